@@ -1,0 +1,71 @@
+//! The resource owner password grant (RFC 6749 §4.3). Kept for first-party and migrated
+//! clients; RFC 9700 §2.4 steers new browser and mobile clients to the authorization code flow.
+
+use super::expires_in;
+use crate::domain::{GrantType, Password};
+use crate::oauth::clients::Client;
+use crate::oauth::sessions::{self, Subject};
+use crate::oauth::tokens::TokenResponse;
+use crate::oauth::{OAuthError, Provider};
+use crate::store::users::{self, UserRow};
+
+/// Checks a username and password. Unknown users cost a dummy argon2 verify, and every failure
+/// (unknown user, wrong password, disabled user) looks the same from outside.
+pub async fn check_credentials(
+    provider: &Provider,
+    username: String,
+    password: String,
+) -> Result<Option<UserRow>, OAuthError> {
+    let password = Password::for_login(password);
+    let lookup = username.clone();
+    let user = if username.len() <= 150 {
+        provider.db(move |conn| Ok(users::find_by_username(conn, &lookup)?)).await?
+    } else {
+        None
+    };
+    let ok = provider
+        .passwords
+        .verify(&password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await
+        .map_err(OAuthError::internal)?;
+    match user {
+        Some(user) if ok && !user.disabled => Ok(Some(user)),
+        _ => {
+            provider.metrics.failed_logins.inc();
+            tracing::info!(event = "login_failed", username = %username, "login refused");
+            Ok(None)
+        }
+    }
+}
+
+pub async fn exchange(
+    provider: &Provider,
+    client: &Client,
+    username: String,
+    password: String,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = client.resolve_scope(scope)?;
+    let user = check_credentials(provider, username, password)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("invalid username or password"))?;
+    let audience = client.audience.as_deref().unwrap_or(&provider.settings.audience);
+    let subject = Subject {
+        user_id: &user.id,
+        client_id: Some(&client.client_id),
+        audience,
+        scope: &scope,
+    };
+    // A refresh token only for clients that may use it.
+    let with_refresh = client.allows(GrantType::RefreshToken);
+    let pair = sessions::start(provider, subject, "oauth", with_refresh).await?;
+    tracing::info!(event = "login", user_id = %user.id, client_id = %client.client_id, sid = %pair.sid);
+    Ok(TokenResponse {
+        access_token: pair.access_token,
+        token_type: "Bearer",
+        expires_in: expires_in(provider),
+        refresh_token: pair.refresh.map(|(token, _)| token),
+        scope: scope.to_string(),
+        id_token: None,
+    })
+}

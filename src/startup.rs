@@ -1,0 +1,114 @@
+//! `Application::build` binds the listener, prepares storage and keys, and returns a server
+//! that reports its real port: tests and production start the same way.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::oauth::keys::KeyStore;
+use crate::oauth::passwords::PasswordHasher;
+use crate::oauth::Provider;
+use crate::store;
+use crate::web::{body::MAX_BODY, discovery, errors, health, middleware, token};
+
+pub struct Application {
+    port: u16,
+    issuer: String,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let issuer = settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+
+        let provider = tokio::task::spawn_blocking(move || prepare(settings, issuer))
+            .await
+            .context("start-up task failed")??;
+        let issuer = provider.issuer.clone();
+        let workers = provider.settings.workers;
+        let data = web::Data::new(provider);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY))
+                .wrap(from_fn(middleware::observe))
+                .configure(routes)
+                .default_service(web::to(errors::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        tracing::info!(%addr, %issuer, "listening");
+        Ok(Self { port: addr.port(), issuer, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The route table: every endpoint, in one place.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/.well-known/openid-configuration", web::get().to(discovery::metadata))
+        .route("/.well-known/oauth-authorization-server", web::get().to(discovery::metadata))
+        .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
+        .route("/oauth/token", web::post().to(token::token))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics));
+}
+
+/// Blocking start-up: database, migrations, keys, the bootstrap admin.
+fn prepare(settings: Settings, issuer: String) -> anyhow::Result<Provider> {
+    check_jwt_backend()?;
+    let pool = store::connect(&settings.database_url, settings.database_pool_size)?;
+    let mut conn = pool.get().context("no database connection")?;
+    let applied = store::run_migrations(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    let keys = KeyStore::open(&mut conn, &settings.keys_dir, settings.key_activation_delay)?;
+    if let Some(admin) = &settings.bootstrap_admin {
+        use secrecy::ExposeSecret;
+        let created = crate::oauth::users::ensure_bootstrap_admin(
+            &mut conn,
+            &admin.username,
+            admin.password.expose_secret(),
+        )?;
+        if created {
+            tracing::info!(username = %admin.username, "bootstrap admin created");
+        }
+    }
+    drop(conn);
+    let passwords = PasswordHasher::new(settings.password_hash_concurrency)?;
+    Ok(Provider::new(issuer, settings, pool, keys, passwords, Arc::new(Metrics::new())))
+}
+
+/// jsonwebtoken panics at run time when its crypto backend is missing or doubled; fail at
+/// start instead.
+fn check_jwt_backend() -> anyhow::Result<()> {
+    jsonwebtoken::crypto::CryptoProvider::try_get_default()
+        .map(|_| ())
+        .context("jsonwebtoken has no crypto provider: build with exactly one of aws_lc_rs or rust_crypto")
+}
