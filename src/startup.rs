@@ -63,6 +63,11 @@ impl Application {
         &self.issuer
     }
 
+    /// Stops the server (tests use it to run a second instance, or to stop one mid-test).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

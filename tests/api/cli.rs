@@ -1,0 +1,195 @@
+//! The command line, run as the real binary against a test database.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+fn tessera(db: &TestDb, keys: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("TESSERA_DATABASE_URL", &db.url)
+        .env("TESSERA_KEYS_DIR", keys)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+backend_tests! {
+    async fn users_create_prints_the_user_and_refuses_duplicates(backend) {
+        let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
+
+        let out = tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--email", "a@example.com", "--admin", "--password-stdin", "--json"], Some("correct horse battery\n"));
+
+        let user = json(&out);
+        assert_eq!(user["username"], "alice");
+        assert_eq!(user["email"], "a@example.com");
+        assert_eq!(user["admin"], true);
+        assert_eq!(user["disabled"], false);
+        assert!(user["id"].is_string() && user["created_at"].as_str().unwrap().ends_with('Z'));
+
+        let dup = tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin"], Some("another password\n"));
+        assert!(one_line_error(&dup).contains("exists"));
+
+        let short = tessera(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin"], Some("short\n"));
+        assert!(one_line_error(&short).contains("password"));
+
+        // Without --password-stdin and without a terminal, it says how to pass the password.
+        let no_tty = tessera(&db, keys.path(), &["users", "create", "--username", "carol"], None);
+        assert!(one_line_error(&no_tty).contains("--password-stdin"));
+    }
+
+    async fn clients_create_shows_the_secret_once(backend) {
+        let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
+
+        let out = tessera(&db, keys.path(), &["clients", "create", "--name", "billing", "--grant", "client_credentials", "--scope", "invoices:read", "--audience", "billing-api", "--json"], None);
+
+        let client = json(&out);
+        assert_eq!(client["name"], "billing");
+        assert_eq!(client["client_type"], "confidential");
+        assert_eq!(client["grant_types"], serde_json::json!(["client_credentials"]));
+        assert_eq!(client["scopes"], serde_json::json!(["invoices:read"]));
+        assert_eq!(client["audience"], "billing-api");
+        assert_eq!(client["client_secret"].as_str().unwrap().len(), 43, "256 bits, base64url");
+
+        let public = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "spa", "--public", "--redirect-uri", "https://app.example/cb", "--json"], None));
+        assert_eq!(public["client_type"], "public");
+        assert!(public.get("client_secret").is_none());
+        assert_eq!(public["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+
+        let bad = tessera(&db, keys.path(), &["clients", "create", "--name", "x", "--grant", "telepathy"], None);
+        assert!(!bad.status.success());
+        let no_redirect = tessera(&db, keys.path(), &["clients", "create", "--name", "x", "--public"], None);
+        assert!(one_line_error(&no_redirect).contains("redirect"));
+    }
+
+    async fn migrate_applies_once(backend) {
+        let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
+
+        let first = tessera(&db, keys.path(), &["migrate"], None);
+        let second = tessera(&db, keys.path(), &["migrate"], None);
+
+        assert!(first.status.success() && second.status.success());
+        assert!(String::from_utf8_lossy(&first.stdout).contains("applied"));
+        assert!(String::from_utf8_lossy(&second.stdout).contains("no pending migrations"));
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_variable() {
+    for (var, value) in [
+        ("TESSERA_ACCESS_TOKEN_TTL", "soon"),
+        ("TESSERA_BIND", "not-an-address"),
+        ("TESSERA_DATABASE_URL", "mysql://db"),
+        ("TESSERA_LOG", "[[["),
+    ] {
+        let out = Command::new(BIN).arg("serve").env_clear().env(var, value).output().unwrap();
+        assert!(!out.status.success(), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(var), "{var}: {err}");
+    }
+}
+
+/// Runs the real server at debug level through a login, a refresh, a reuse and a failed
+/// login, then checks that no password, secret or token reached the log.
+#[test]
+fn no_secret_reaches_the_log() {
+    let db = TestDb::create(Backend::Sqlite);
+    let keys = tempfile::tempdir().unwrap();
+    let password = "log-canary-password";
+    json(&tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin", "--json"], Some(password)));
+    let client = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "c", "--grant", "password", "--grant", "refresh_token", "--json"], None));
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+
+    let mut server = Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env("TESSERA_DATABASE_URL", &db.url)
+        .env("TESSERA_KEYS_DIR", keys.path())
+        .env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG", "trace")
+        .env("TESSERA_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = server.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server logs its address");
+        log.push(line.clone());
+        let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
+        if parsed["fields"]["message"] == "listening" {
+            break parsed["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+
+    let tokens = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::new();
+        let url = format!("http://{address}/oauth/token");
+        let id = client["client_id"].as_str().unwrap();
+        let login: Value = http.post(&url).basic_auth(id, Some(&secret))
+            .form(&[("grant_type", "password"), ("username", "alice"), ("password", password)])
+            .send().await.unwrap().json().await.unwrap();
+        let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+        let rotated: Value = http.post(&url).basic_auth(id, Some(&secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
+            .send().await.unwrap().json().await.unwrap();
+        // Reuse and a failed login make the server log warnings.
+        http.post(&url).basic_auth(id, Some(&secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
+            .send().await.unwrap();
+        http.post(&url).basic_auth(id, Some(&secret))
+            .form(&[("grant_type", "password"), ("username", "alice"), ("password", "log-canary-wrong")])
+            .send().await.unwrap();
+        vec![refresh, login["access_token"].as_str().unwrap().to_owned(), rotated["refresh_token"].as_str().unwrap().to_owned()]
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    log.extend(rx.iter());
+    let log = log.join("\n");
+
+    assert!(log.contains("refresh_token_reuse"), "the log records events");
+    for secret_text in [password, "log-canary-wrong", secret.as_str()].into_iter().chain(tokens.iter().map(String::as_str)) {
+        assert!(!log.contains(secret_text), "a secret reached the log");
+    }
+    // No token fragment either (a signature or claims segment).
+    for token in &tokens {
+        for part in token.split('.').skip(1) {
+            assert!(!log.contains(part), "a token segment reached the log");
+        }
+    }
+}

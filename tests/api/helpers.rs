@@ -1,0 +1,307 @@
+//! The test kit: `TestApp::spawn(backend)` starts a server with its own database (an SQLite
+//! file in a temp dir, or a fresh Postgres database dropped afterwards) and a fresh signing key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use diesel::{Connection, RunQueryDsl};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tessera::config::Settings;
+use tessera::domain::{ClientType, GrantType, Username};
+use tessera::oauth::clients::{ClientView, NewClient};
+use tessera::oauth::users::NewUser;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend: `name::sqlite` and `name::postgres`.
+macro_rules! backend_tests {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($backend: $crate::helpers::Backend) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_available() {
+                        run($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// Whether the Postgres half can run. Under `CI=true` an unreachable Postgres fails the run;
+/// elsewhere the Postgres tests report themselves skipped, with the reason.
+pub fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = AVAILABLE.get_or_init(|| {
+        diesel::PgConnection::establish(&format!("{}/postgres", postgres_admin_url()))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => true,
+        Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and Postgres is unreachable at {}: {reason}", postgres_admin_url())
+        }
+        Err(reason) => {
+            eprintln!("SKIPPED (postgres): unreachable at {}: {reason}", postgres_admin_url());
+            false
+        }
+    }
+}
+
+/// A database for one test, dropped with it.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("tessera.db").display()),
+                pg_name: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin =
+                    diesel::PgConnection::establish(&format!("{}/postgres", postgres_admin_url()))
+                        .expect("connect to postgres");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                Self {
+                    url: format!("{}/{name}", postgres_admin_url()),
+                    pg_name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut admin) =
+                diesel::PgConnection::establish(&format!("{}/postgres", postgres_admin_url()))
+            {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub backend: Backend,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    pub keys_dir: tempfile::TempDir,
+    pub handle: actix_web::dev::ServerHandle,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Spawns with extra `TESSERA_*` settings.
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::create(backend);
+        let keys_dir = tempfile::tempdir().unwrap();
+        Self::spawn_on(backend, db, keys_dir, extra).await
+    }
+
+    /// Spawns on an existing database and keys directory (a second instance, a restart).
+    pub async fn spawn_on(
+        backend: Backend,
+        db: TestDb,
+        keys_dir: tempfile::TempDir,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let settings = test_settings(&db.url, keys_dir.path(), extra);
+        let app = tessera::startup::Application::build(settings.clone())
+            .await
+            .expect("the application starts");
+        let address = app.issuer().to_owned();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            backend,
+            http: reqwest::Client::new(),
+            settings,
+            keys_dir,
+            handle,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Runs `work` on a connection to this app's database, off the async runtime.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut tessera::store::DbConnection) -> T + Send + 'static,
+    ) -> T {
+        let url = self.settings.database_url.clone();
+        tokio::task::spawn_blocking(move || {
+            let pool = tessera::store::connect(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            work(&mut conn)
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn create_user(&self, username: &str, password: &str) -> String {
+        let (username, password) = (username.to_owned(), password.to_owned());
+        self.with_db(move |conn| {
+            let hash = tessera::oauth::passwords::hash_blocking(&password).unwrap();
+            let new = NewUser { username: Username::parse(&username).unwrap(), email: None, admin: false };
+            tessera::oauth::users::create(conn, new, hash).unwrap().id
+        })
+        .await
+    }
+
+    pub async fn create_client(&self, new: NewClient) -> ClientView {
+        self.with_db(move |conn| tessera::oauth::clients::register(conn, new).unwrap())
+            .await
+    }
+
+    /// A confidential client with every grant of the token endpoint and scopes `read write`.
+    pub async fn confidential_client(&self) -> ClientView {
+        self.create_client(NewClient {
+            name: "test".into(),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            scopes: vec!["read".into(), "write".into()],
+            audience: None,
+        })
+        .await
+    }
+
+    pub async fn post_token(&self, client: Option<&ClientView>, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.post(self.url("/oauth/token")).form(form);
+        if let Some(c) = client {
+            request = request.basic_auth(&c.client_id, c.client_secret.as_deref());
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Logs in with the password grant, asserting success; returns the token response.
+    pub async fn login(&self, client: &ClientView, username: &str, password: &str) -> Value {
+        let resp = self
+            .post_token(Some(client), &[("grant_type", "password"), ("username", username), ("password", password)])
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "login failed");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn refresh(&self, client: &ClientView, refresh_token: &str) -> reqwest::Response {
+        self.post_token(Some(client), &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+            .await
+    }
+
+    pub async fn get_jwks(&self) -> Value {
+        self.http.get(self.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Verifies an access token against the published JWKS with jsonwebtoken: RS256 pinned,
+    /// `iss` and `aud` checked.
+    pub async fn verify_access(&self, token: &str, audience: &str) -> Result<Value, jsonwebtoken::errors::Error> {
+        let jwks = self.get_jwks().await;
+        verify_with_jwks(&jwks, token, &self.address, audience)
+    }
+
+    pub async fn session_revoked(&self, sid: &str) -> bool {
+        let sid = sid.to_owned();
+        self.with_db(move |conn| {
+            tessera::store::sessions::find(conn, &sid).unwrap().unwrap().revoked_at.is_some()
+        })
+        .await
+    }
+}
+
+pub fn test_settings(db_url: &str, keys_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env: Vec<(String, String)> = vec![
+        ("TESSERA_DATABASE_URL".into(), db_url.into()),
+        ("TESSERA_BIND".into(), "127.0.0.1:0".into()),
+        ("TESSERA_KEYS_DIR".into(), keys_dir.display().to_string()),
+        ("TESSERA_WORKERS".into(), "2".into()),
+        ("TESSERA_DATABASE_POOL_SIZE".into(), "8".into()),
+        ("TESSERA_PASSWORD_HASH_CONCURRENCY".into(), "2".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::from_sources(HashMap::new(), env).expect("valid test settings")
+}
+
+pub fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str, audience: &str) -> Result<Value, jsonwebtoken::errors::Error> {
+    let header = jsonwebtoken::decode_header(token)?;
+    let kid = header.kid.clone().unwrap_or_default();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+    let key = DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 0;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims)
+}
+
+/// Decodes a JWT's parts without verifying: for inspecting headers and claims in assertions.
+pub fn unverified_parts(token: &str) -> (Value, Value) {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let mut decode = || {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+        serde_json::from_slice::<Value>(&raw).unwrap()
+    };
+    (decode(), decode())
+}
+
+/// Asserts an RFC 6749 §5.2 error: status, `error` code, a description, and `no-store`.
+pub async fn assert_oauth_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    body
+}
