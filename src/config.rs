@@ -144,7 +144,9 @@ impl Source {
     fn count(&self, var: &str, default: usize, max: usize) -> Result<usize, ConfigError> {
         self.parse(var, default, |raw| match raw.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(format!("expected a whole number from 1 to {max}, got {raw:?}")),
+            _ => Err(format!(
+                "expected a whole number from 1 to {max}, got {raw:?}"
+            )),
         })
     }
 }
@@ -246,7 +248,9 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
     let mut values = HashMap::new();
     for (key, value) in table {
         let var = format!("TESSERA_{}", key.to_ascii_uppercase());
@@ -273,7 +277,10 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.database_url, DatabaseUrl::Sqlite("data/tessera.db".into()));
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("data/tessera.db".into())
+        );
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.access_token_ttl, Duration::from_secs(300));
         assert_eq!(s.refresh_token_ttl, Duration::from_secs(86_400));

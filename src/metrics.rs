@@ -29,7 +29,10 @@ impl Metrics {
         )
         .expect("valid histogram");
         let tokens_issued = IntCounterVec::new(
-            Opts::new("tessera_tokens_issued_total", "Access tokens issued, by grant"),
+            Opts::new(
+                "tessera_tokens_issued_total",
+                "Access tokens issued, by grant",
+            ),
             &["grant"],
         )
         .expect("valid counter");
@@ -51,7 +54,13 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric names are unique");
         }
-        Self { registry, http_requests, tokens_issued, refresh_reuse_detected, failed_logins }
+        Self {
+            registry,
+            http_requests,
+            tokens_issued,
+            refresh_reuse_detected,
+            failed_logins,
+        }
     }
 
     /// The text exposition format.

@@ -52,7 +52,11 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(%addr, %issuer, "listening");
-        Ok(Self { port: addr.port(), issuer, server })
+        Ok(Self {
+            port: addr.port(),
+            issuer,
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -75,13 +79,19 @@ impl Application {
 
 /// The route table: every endpoint, in one place.
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/openid-configuration", web::get().to(discovery::metadata))
-        .route("/.well-known/oauth-authorization-server", web::get().to(discovery::metadata))
-        .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
-        .route("/oauth/token", web::post().to(token::token))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics));
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::metadata),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery::metadata),
+    )
+    .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
+    .route("/oauth/token", web::post().to(token::token))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics));
 }
 
 /// Blocking start-up: database, migrations, keys, the bootstrap admin.
@@ -107,7 +117,14 @@ fn prepare(settings: Settings, issuer: String) -> anyhow::Result<Provider> {
     }
     drop(conn);
     let passwords = PasswordHasher::new(settings.password_hash_concurrency)?;
-    Ok(Provider::new(issuer, settings, pool, keys, passwords, Arc::new(Metrics::new())))
+    Ok(Provider::new(
+        issuer,
+        settings,
+        pool,
+        keys,
+        passwords,
+        Arc::new(Metrics::new()),
+    ))
 }
 
 /// jsonwebtoken panics at run time when its crypto backend is missing or doubled; fail at

@@ -6,10 +6,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber; `filter` is `TESSERA_LOG`. JSON lines when
 /// `TESSERA_LOG_FORMAT=json`.
 pub fn init(filter: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter)
-        .map_err(|e| anyhow::anyhow!("TESSERA_LOG: {e}"))?;
+    let filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("TESSERA_LOG: {e}"))?;
     let json = std::env::var("TESSERA_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = if json {
         builder.json().try_init()
     } else {

@@ -37,10 +37,22 @@ pub enum ClientsCommand {
 
 pub fn run(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
     match cmd {
-        ClientsCommand::Create { name, public, grants, redirect_uris, scopes, audience, json } => {
+        ClientsCommand::Create {
+            name,
+            public,
+            grants,
+            redirect_uris,
+            scopes,
+            audience,
+            json,
+        } => {
             let new = NewClient {
                 name,
-                client_type: if public { ClientType::Public } else { ClientType::Confidential },
+                client_type: if public {
+                    ClientType::Public
+                } else {
+                    ClientType::Confidential
+                },
                 grant_types: grants,
                 redirect_uris,
                 scopes,

@@ -86,4 +86,3 @@ fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) -> 
     }
     Ok(())
 }
-

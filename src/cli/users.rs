@@ -33,18 +33,41 @@ pub enum UsersCommand {
 
 pub fn run(cmd: UsersCommand, settings: &Settings) -> anyhow::Result<()> {
     match cmd {
-        UsersCommand::Create { username, password_stdin, email, admin, json } => {
+        UsersCommand::Create {
+            username,
+            password_stdin,
+            email,
+            admin,
+            json,
+        } => {
             let username = Username::parse(&username).context("--username")?;
-            let email = email.as_deref().map(Email::parse).transpose().context("--email")?;
+            let email = email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .context("--email")?;
             let password = Password::parse(read_password(password_stdin)?)?;
             let hash = passwords::hash_blocking(password.expose())?;
             let mut conn = super::connection(settings)?;
-            let user = match users::create(&mut conn, NewUser { username, email, admin }, hash) {
+            let user = match users::create(
+                &mut conn,
+                NewUser {
+                    username,
+                    email,
+                    admin,
+                },
+                hash,
+            ) {
                 Err(StoreError::Conflict(_)) => bail!("a user with that username exists already"),
                 other => other?,
             };
             super::print(json, &user, |u| {
-                println!("created user {} (id {}){}", u.username, u.id, if u.admin { ", admin" } else { "" });
+                println!(
+                    "created user {} (id {}){}",
+                    u.username,
+                    u.id,
+                    if u.admin { ", admin" } else { "" }
+                );
             })
         }
     }
@@ -57,7 +80,10 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
             bail!("standard input is not a terminal: pass --password-stdin to read the password from it");
         }
         let mut line = String::new();
-        stdin.lock().read_line(&mut line).context("reading the password")?;
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password")?;
         let password = line.trim_end_matches(['\r', '\n']).to_owned();
         if password.is_empty() {
             bail!("no password on standard input");

@@ -75,15 +75,18 @@ impl FromStr for GrantType {
 
 /// A registered redirect URI: absolute, no fragment (RFC 6749 §3.1.2).
 pub fn validate_redirect_uri(raw: &str) -> Result<(), String> {
-    let has_scheme = raw
-        .split_once(':')
-        .is_some_and(|(scheme, rest)| {
-            !scheme.is_empty()
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-                && !rest.is_empty()
-        });
-    if !has_scheme || raw.contains('#') || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("redirect URI {raw:?} must be absolute, without a fragment or spaces"));
+    let has_scheme = raw.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest.is_empty()
+    });
+    if !has_scheme || raw.contains('#') || raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "redirect URI {raw:?} must be absolute, without a fragment or spaces"
+        ));
     }
     Ok(())
 }

@@ -65,7 +65,8 @@ impl Email {
         let ok = raw.len() <= 254
             && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(raw.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        ok.then(|| Self(raw.to_owned())).ok_or(UserInputError::Email)
+        ok.then(|| Self(raw.to_owned()))
+            .ok_or(UserInputError::Email)
     }
 
     pub fn as_str(&self) -> &str {

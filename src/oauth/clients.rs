@@ -87,7 +87,11 @@ impl TryFrom<ClientRow> for Client {
         Ok(Self {
             client_type: row.client_type.parse().map_err(anyhow::Error::msg)?,
             grant_types,
-            redirect_uris: row.redirect_uris.split_whitespace().map(str::to_owned).collect(),
+            redirect_uris: row
+                .redirect_uris
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
             scopes: Scope::parse(&row.scopes)?,
             client_id: row.client_id,
             name: row.name,
@@ -136,13 +140,17 @@ pub fn register(conn: &mut DbConnection, new: NewClient) -> Result<ClientView, C
     grants.dedup();
     if new.client_type == ClientType::Public && grants.contains(&GrantType::ClientCredentials) {
         // RFC 6749 §4.4: client_credentials is for confidential clients only.
-        return Err(invalid("a public client cannot use the client_credentials grant"));
+        return Err(invalid(
+            "a public client cannot use the client_credentials grant",
+        ));
     }
     for uri in &new.redirect_uris {
         validate_redirect_uri(uri).map_err(ClientError::Invalid)?;
     }
     if grants.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(invalid("the authorization_code grant needs at least one redirect URI"));
+        return Err(invalid(
+            "the authorization_code grant needs at least one redirect URI",
+        ));
     }
     let scopes = Scope::from_tokens(&new.scopes)
         .map_err(|e| ClientError::Invalid(format!("scopes: {e}")))?;
@@ -158,7 +166,11 @@ pub fn register(conn: &mut DbConnection, new: NewClient) -> Result<ClientView, C
         name: name.to_owned(),
         client_type: new.client_type.as_str().to_owned(),
         secret_hash: secret.as_deref().map(|s| secrets::sha256(s.as_bytes())),
-        grant_types: grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
+        grant_types: grants
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         redirect_uris: new.redirect_uris.join(" "),
         scopes: scopes.to_string(),
         audience: new.audience,
@@ -225,7 +237,11 @@ pub async fn authenticate(
     provider: &super::Provider,
     presented: PresentedClient,
 ) -> Result<Client, OAuthError> {
-    let (client_id, secret) = match (presented.basic, presented.client_id, presented.client_secret) {
+    let (client_id, secret) = match (
+        presented.basic,
+        presented.client_id,
+        presented.client_secret,
+    ) {
         (Some(_), _, Some(_)) => {
             // RFC 6749 §2.3: a client must not use more than one authentication method.
             return Err(OAuthError::invalid_request(
@@ -234,21 +250,25 @@ pub async fn authenticate(
         }
         (Some((id, secret)), body_id, None) => {
             if body_id.is_some_and(|b| b != id) {
-                return Err(OAuthError::invalid_request("client_id does not match the Basic credentials"));
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Basic credentials",
+                ));
             }
             (id, Some(secret))
         }
         (None, Some(id), secret) => (id, secret),
         (None, None, _) => {
-            return Err(OAuthError::InvalidClient("client authentication is required".into()));
+            return Err(OAuthError::InvalidClient(
+                "client authentication is required".into(),
+            ));
         }
     };
     if client_id.is_empty() || client_id.len() > 200 {
-        return Err(OAuthError::InvalidClient("unknown client or wrong secret".into()));
+        return Err(OAuthError::InvalidClient(
+            "unknown client or wrong secret".into(),
+        ));
     }
-    let client = provider
-        .db(move |conn| find(conn, &client_id))
-        .await?;
+    let client = provider.db(move |conn| find(conn, &client_id)).await?;
     let failed = || OAuthError::InvalidClient("unknown client or wrong secret".into());
     let Some(client) = client else {
         // Same work as a real check, so timing does not tell which ids exist.

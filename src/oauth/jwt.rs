@@ -47,7 +47,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,13 +79,19 @@ impl Signer {
         };
         let claims = serde_json::to_vec(claims)?;
         let sig_len = self.key_pair.public_modulus_len();
-        let mut token = String::with_capacity(header.len() + claims.len() * 4 / 3 + sig_len * 4 / 3 + 8);
+        let mut token =
+            String::with_capacity(header.len() + claims.len() * 4 / 3 + sig_len * 4 / 3 + 8);
         token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
         let mut signature = vec![0u8; sig_len];
         self.key_pair
-            .sign(&RSA_PKCS1_SHA256, &self.rng, token.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                token.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| SignError::Rsa)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);

@@ -146,7 +146,12 @@ impl KeyStore {
             let kid = generate_key_file(dir)?;
             signing_keys::insert(
                 conn,
-                &SigningKeyRow { kid, created_at: now, signs_from: now, retired_at: None },
+                &SigningKeyRow {
+                    kid,
+                    created_at: now,
+                    signs_from: now,
+                    retired_at: None,
+                },
             )?;
             rows = signing_keys::list(conn)?;
         }
@@ -187,7 +192,11 @@ fn load_set(dir: &Path, rows: &[SigningKeyRow]) -> Result<KeySet, KeyError> {
     let body = serde_json::to_vec(&jwks).expect("a JSON value serialises");
     let digest = crate::oauth::secrets::sha256(&body);
     let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]));
-    Ok(KeySet { keys, jwks_body: body.into(), etag })
+    Ok(KeySet {
+        keys,
+        jwks_body: body.into(),
+        etag,
+    })
 }
 
 fn key_path(dir: &Path, kid: &str) -> PathBuf {
@@ -195,7 +204,10 @@ fn key_path(dir: &Path, kid: &str) -> PathBuf {
 }
 
 fn load_key(dir: &Path, row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
-    let invalid = |reason: String| KeyError::Invalid { kid: row.kid.clone(), reason };
+    let invalid = |reason: String| KeyError::Invalid {
+        kid: row.kid.clone(),
+        reason,
+    };
     let path = key_path(dir, &row.kid);
     let pem = std::fs::read_to_string(&path).map_err(|e| KeyError::Io(path.clone(), e))?;
     let private = rsa::PrivateKey::from_pkcs8_pem(&pem).map_err(|e| invalid(e.to_string()))?;
@@ -204,7 +216,10 @@ fn load_key(dir: &Path, row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
         .map_err(|e| invalid(e.to_string()))?;
     let (n, e) = public_components(&private);
     if thumbprint(&n, &e) != row.kid {
-        return Err(invalid(format!("{} does not hold the key its name says", path.display())));
+        return Err(invalid(format!(
+            "{} does not hold the key its name says",
+            path.display()
+        )));
     }
     let jwk = serde_json::json!({
         "kty": "RSA", "use": "sig", "alg": "RS256", "kid": row.kid, "n": n, "e": e,
@@ -220,7 +235,10 @@ fn load_key(dir: &Path, row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
 
 /// base64url `n` and `e` of the public key.
 fn public_components(key: &rsa::PrivateKey) -> (String, String) {
-    (URL_SAFE_NO_PAD.encode(key.n_bytes()), URL_SAFE_NO_PAD.encode(key.e_bytes()))
+    (
+        URL_SAFE_NO_PAD.encode(key.n_bytes()),
+        URL_SAFE_NO_PAD.encode(key.e_bytes()),
+    )
 }
 
 /// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
@@ -232,8 +250,8 @@ fn thumbprint(n: &str, e: &str) -> String {
 /// Generates an RSA key, writes it as PKCS#8 PEM readable by the owner only, returns its kid.
 pub fn generate_key_file(dir: &Path) -> Result<String, KeyError> {
     let mut rng = getrandom::SysRng;
-    let private = rsa::PrivateKey::new(&mut rng, KEY_BITS)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let private =
+        rsa::PrivateKey::new(&mut rng, KEY_BITS).map_err(|e| KeyError::Generate(e.to_string()))?;
     let (n, e) = public_components(&private);
     let kid = thumbprint(&n, &e);
     let pem = private
@@ -277,6 +295,9 @@ mod tests {
     fn thumbprint_matches_rfc7638_example() {
         // RFC 7638 §3.1.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(thumbprint(n, "AQAB"), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(n, "AQAB"),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

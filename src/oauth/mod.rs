@@ -42,7 +42,14 @@ impl Provider {
         passwords: PasswordHasher,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { issuer, settings, pool, keys, passwords, metrics }
+        Self {
+            issuer,
+            settings,
+            pool,
+            keys,
+            passwords,
+            metrics,
+        }
     }
 
     /// Runs blocking database work on the blocking pool, with the caller's tracing span.

@@ -101,7 +101,10 @@ mod tests {
         let hasher = PasswordHasher::new(2).unwrap();
         let pw = Password::parse("correct horse battery".into()).unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(hasher.verify(&pw, Some(hash.clone())).await.unwrap());
         let wrong = Password::for_login("wrong horse battery".into());
         assert!(!hasher.verify(&wrong, Some(hash)).await.unwrap());

@@ -49,8 +49,8 @@ pub fn sign_pair(
 ) -> Result<TokenPair, OAuthError> {
     let iat = now.and_utc().timestamp();
     let access_exp = iat + ttl(provider.settings.access_token_ttl);
-    let refresh_exp = (iat + ttl(provider.settings.refresh_token_ttl))
-        .min(session_ends.and_utc().timestamp());
+    let refresh_exp =
+        (iat + ttl(provider.settings.refresh_token_ttl)).min(session_ends.and_utc().timestamp());
     let keys = provider.keys.current();
     let access = AccessClaims {
         iss: provider.issuer.clone(),
@@ -76,9 +76,13 @@ pub fn sign_pair(
         token_type: tokens::REFRESH.into(),
         user_id: subject.user_id.to_owned(),
     };
-    let access_token = keys.sign(JwtType::Access, &access).map_err(OAuthError::Internal)?;
+    let access_token = keys
+        .sign(JwtType::Access, &access)
+        .map_err(OAuthError::Internal)?;
     let refresh = if with_refresh {
-        let token = keys.sign(JwtType::Plain, &refresh).map_err(OAuthError::Internal)?;
+        let token = keys
+            .sign(JwtType::Plain, &refresh)
+            .map_err(OAuthError::Internal)?;
         let row = RefreshTokenRow {
             token_hash: secrets::sha256(token.as_bytes()),
             jti: refresh.jti,

@@ -32,7 +32,8 @@ impl From<&UserRow> for UserView {
 
 /// RFC 3339 in UTC, as the admin API shows every timestamp.
 pub fn rfc3339(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub struct NewUser {
@@ -69,15 +70,23 @@ pub fn ensure_bootstrap_admin(
     username: &str,
     password: &str,
 ) -> anyhow::Result<bool> {
-    let username = Username::parse(username)
-        .map_err(|e| anyhow::anyhow!("TESSERA_BOOTSTRAP_ADMIN: {e}"))?;
+    let username =
+        Username::parse(username).map_err(|e| anyhow::anyhow!("TESSERA_BOOTSTRAP_ADMIN: {e}"))?;
     if store::find_by_username(conn, username.as_str())?.is_some() {
         return Ok(false);
     }
     let password = Password::parse(password.to_owned())
         .map_err(|e| anyhow::anyhow!("TESSERA_BOOTSTRAP_ADMIN: {e}"))?;
     let hash = super::passwords::hash_blocking(password.expose())?;
-    match create(conn, NewUser { username, email: None, admin: true }, hash) {
+    match create(
+        conn,
+        NewUser {
+            username,
+            email: None,
+            admin: true,
+        },
+        hash,
+    ) {
         Ok(_) => Ok(true),
         // Another instance created it first.
         Err(StoreError::Conflict(_)) => Ok(false),

@@ -64,4 +64,10 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> sessions (sid));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, sessions, refresh_tokens, signing_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    clients,
+    sessions,
+    refresh_tokens,
+    signing_keys
+);

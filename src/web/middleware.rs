@@ -20,7 +20,9 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let endpoint = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();
     let metrics = req.app_data::<State>().map(|s| s.metrics.clone());
 
@@ -40,7 +42,11 @@ pub async fn observe(
     if let Some(metrics) = metrics {
         metrics
             .http_requests
-            .with_label_values(&[endpoint.as_str(), method.as_str(), response.status().as_str()])
+            .with_label_values(&[
+                endpoint.as_str(),
+                method.as_str(),
+                response.status().as_str(),
+            ])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)

@@ -21,7 +21,9 @@ pub async fn token(
         .map(|value| {
             value
                 .to_str()
-                .map_err(|_| crate::oauth::OAuthError::InvalidClient("malformed Authorization header".into()))
+                .map_err(|_| {
+                    crate::oauth::OAuthError::InvalidClient("malformed Authorization header".into())
+                })
                 .and_then(parse_basic)
         })
         .transpose()?;

@@ -30,7 +30,11 @@ fn tessera(db: &TestDb, keys: &std::path::Path, args: &[&str], stdin: Option<&st
 }
 
 fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -109,7 +113,12 @@ fn a_bad_setting_stops_start_up_naming_the_variable() {
         ("TESSERA_DATABASE_URL", "mysql://db"),
         ("TESSERA_LOG", "[[["),
     ] {
-        let out = Command::new(BIN).arg("serve").env_clear().env(var, value).output().unwrap();
+        let out = Command::new(BIN)
+            .arg("serve")
+            .env_clear()
+            .env(var, value)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{var}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(var), "{var}: {err}");
@@ -123,8 +132,35 @@ fn no_secret_reaches_the_log() {
     let db = TestDb::create(Backend::Sqlite);
     let keys = tempfile::tempdir().unwrap();
     let password = "log-canary-password";
-    json(&tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin", "--json"], Some(password)));
-    let client = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "c", "--grant", "password", "--grant", "refresh_token", "--json"], None));
+    json(&tessera(
+        &db,
+        keys.path(),
+        &[
+            "users",
+            "create",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        Some(password),
+    ));
+    let client = json(&tessera(
+        &db,
+        keys.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "c",
+            "--grant",
+            "password",
+            "--grant",
+            "refresh_token",
+            "--json",
+        ],
+        None,
+    ));
     let secret = client["client_secret"].as_str().unwrap().to_owned();
 
     let mut server = Command::new(BIN)
@@ -149,7 +185,9 @@ fn no_secret_reaches_the_log() {
     });
     let mut log = Vec::new();
     let address = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server logs its address");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its address");
         log.push(line.clone());
         let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
         if parsed["fields"]["message"] == "listening" {
@@ -161,29 +199,73 @@ fn no_secret_reaches_the_log() {
         let http = reqwest::Client::new();
         let url = format!("http://{address}/oauth/token");
         let id = client["client_id"].as_str().unwrap();
-        let login: Value = http.post(&url).basic_auth(id, Some(&secret))
-            .form(&[("grant_type", "password"), ("username", "alice"), ("password", password)])
-            .send().await.unwrap().json().await.unwrap();
+        let login: Value = http
+            .post(&url)
+            .basic_auth(id, Some(&secret))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let refresh = login["refresh_token"].as_str().unwrap().to_owned();
-        let rotated: Value = http.post(&url).basic_auth(id, Some(&secret))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
-            .send().await.unwrap().json().await.unwrap();
+        let rotated: Value = http
+            .post(&url)
+            .basic_auth(id, Some(&secret))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         // Reuse and a failed login make the server log warnings.
-        http.post(&url).basic_auth(id, Some(&secret))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
-            .send().await.unwrap();
-        http.post(&url).basic_auth(id, Some(&secret))
-            .form(&[("grant_type", "password"), ("username", "alice"), ("password", "log-canary-wrong")])
-            .send().await.unwrap();
-        vec![refresh, login["access_token"].as_str().unwrap().to_owned(), rotated["refresh_token"].as_str().unwrap().to_owned()]
+        http.post(&url)
+            .basic_auth(id, Some(&secret))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        http.post(&url)
+            .basic_auth(id, Some(&secret))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "log-canary-wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        vec![
+            refresh,
+            login["access_token"].as_str().unwrap().to_owned(),
+            rotated["refresh_token"].as_str().unwrap().to_owned(),
+        ]
     });
     server.kill().unwrap();
     server.wait().unwrap();
     log.extend(rx.iter());
     let log = log.join("\n");
 
-    assert!(log.contains("refresh_token_reuse"), "the log records events");
-    for secret_text in [password, "log-canary-wrong", secret.as_str()].into_iter().chain(tokens.iter().map(String::as_str)) {
+    assert!(
+        log.contains("refresh_token_reuse"),
+        "the log records events"
+    );
+    for secret_text in [password, "log-canary-wrong", secret.as_str()]
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
         assert!(!log.contains(secret_text), "a secret reached the log");
     }
     // No token fragment either (a signature or claims segment).

@@ -61,10 +61,16 @@ pub fn postgres_available() -> bool {
     match result {
         Ok(()) => true,
         Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and Postgres is unreachable at {}: {reason}", postgres_admin_url())
+            panic!(
+                "CI=true and Postgres is unreachable at {}: {reason}",
+                postgres_admin_url()
+            )
         }
         Err(reason) => {
-            eprintln!("SKIPPED (postgres): unreachable at {}: {reason}", postgres_admin_url());
+            eprintln!(
+                "SKIPPED (postgres): unreachable at {}: {reason}",
+                postgres_admin_url()
+            );
             false
         }
     }
@@ -187,7 +193,11 @@ impl TestApp {
         let (username, password) = (username.to_owned(), password.to_owned());
         self.with_db(move |conn| {
             let hash = tessera::oauth::passwords::hash_blocking(&password).unwrap();
-            let new = NewUser { username: Username::parse(&username).unwrap(), email: None, admin: false };
+            let new = NewUser {
+                username: Username::parse(&username).unwrap(),
+                email: None,
+                admin: false,
+            };
             tessera::oauth::users::create(conn, new, hash).unwrap().id
         })
         .await
@@ -203,7 +213,11 @@ impl TestApp {
         self.create_client(NewClient {
             name: "test".into(),
             client_type: ClientType::Confidential,
-            grant_types: vec![GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials],
+            grant_types: vec![
+                GrantType::Password,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+            ],
             redirect_uris: vec![],
             scopes: vec!["read".into(), "write".into()],
             audience: None,
@@ -211,7 +225,11 @@ impl TestApp {
         .await
     }
 
-    pub async fn post_token(&self, client: Option<&ClientView>, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_token(
+        &self,
+        client: Option<&ClientView>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = self.http.post(self.url("/oauth/token")).form(form);
         if let Some(c) = client {
             request = request.basic_auth(&c.client_id, c.client_secret.as_deref());
@@ -222,24 +240,48 @@ impl TestApp {
     /// Logs in with the password grant, asserting success; returns the token response.
     pub async fn login(&self, client: &ClientView, username: &str, password: &str) -> Value {
         let resp = self
-            .post_token(Some(client), &[("grant_type", "password"), ("username", username), ("password", password)])
+            .post_token(
+                Some(client),
+                &[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
             .await;
         assert_eq!(resp.status(), StatusCode::OK, "login failed");
         resp.json().await.unwrap()
     }
 
     pub async fn refresh(&self, client: &ClientView, refresh_token: &str) -> reqwest::Response {
-        self.post_token(Some(client), &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
-            .await
+        self.post_token(
+            Some(client),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
     }
 
     pub async fn get_jwks(&self) -> Value {
-        self.http.get(self.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Verifies an access token against the published JWKS with jsonwebtoken: RS256 pinned,
     /// `iss` and `aud` checked.
-    pub async fn verify_access(&self, token: &str, audience: &str) -> Result<Value, jsonwebtoken::errors::Error> {
+    pub async fn verify_access(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<Value, jsonwebtoken::errors::Error> {
         let jwks = self.get_jwks().await;
         verify_with_jwks(&jwks, token, &self.address, audience)
     }
@@ -247,7 +289,11 @@ impl TestApp {
     pub async fn session_revoked(&self, sid: &str) -> bool {
         let sid = sid.to_owned();
         self.with_db(move |conn| {
-            tessera::store::sessions::find(conn, &sid).unwrap().unwrap().revoked_at.is_some()
+            tessera::store::sessions::find(conn, &sid)
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
         })
         .await
     }
@@ -266,7 +312,12 @@ pub fn test_settings(db_url: &str, keys_dir: &std::path::Path, extra: &[(&str, &
     Settings::from_sources(HashMap::new(), env).expect("valid test settings")
 }
 
-pub fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str, audience: &str) -> Result<Value, jsonwebtoken::errors::Error> {
+pub fn verify_with_jwks(
+    jwks: &Value,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<Value, jsonwebtoken::errors::Error> {
     let header = jsonwebtoken::decode_header(token)?;
     let kid = header.kid.clone().unwrap_or_default();
     let jwk = jwks["keys"]
@@ -275,7 +326,8 @@ pub fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str, audience: &str)
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
-    let key = DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())?;
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 0;
     validation.set_issuer(&[issuer]);
@@ -289,7 +341,9 @@ pub fn unverified_parts(token: &str) -> (Value, Value) {
     use base64::Engine;
     let mut parts = token.split('.');
     let mut decode = || {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts.next().unwrap())
+            .unwrap();
         serde_json::from_slice::<Value>(&raw).unwrap()
     };
     (decode(), decode())
@@ -299,7 +353,10 @@ pub fn unverified_parts(token: &str) -> (Value, Value) {
 pub async fn assert_oauth_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(resp.status().as_u16(), status, "status");
     assert_eq!(resp.headers()["cache-control"], "no-store");
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], code, "{body}");
     assert!(body["error_description"].is_string(), "{body}");

@@ -188,13 +188,22 @@ fn tamper_claims(token: &str) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let (_, mut claims) = unverified_parts(token);
     claims["sub"] = "someone-else".into();
-    format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2])
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(claims.to_string().as_bytes()),
+        parts[2]
+    )
 }
 
 /// `alg: none`, no signature (RFC 8725 §2.1).
 fn forge_none(claims: &Value) -> String {
     let header = serde_json::json!({ "alg": "none", "typ": "JWT" });
-    format!("{}.{}.", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}.",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    )
 }
 
 /// HS256 with the server's public key as the HMAC secret: the classic algorithm confusion.
@@ -205,10 +214,18 @@ fn forge_hs256_with_public_key(app: &TestApp, claims: &Value) -> String {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "pem"))
         .unwrap();
-    let private = rsa::PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(pem_path).unwrap()).unwrap();
-    let public_pem = private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
+    let private =
+        rsa::PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(pem_path).unwrap()).unwrap();
+    let public_pem = private
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
     let header = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
-    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, public_pem.as_bytes());
     let tag = aws_lc_rs::hmac::sign(&key, signing_input.as_bytes());
     format!("{signing_input}.{}", b64(tag.as_ref()))

@@ -17,7 +17,10 @@ pub fn exchange(
     let claims = AccessClaims {
         iss: provider.issuer.clone(),
         sub: client.client_id.clone(),
-        aud: client.audience.clone().unwrap_or_else(|| provider.settings.audience.clone()),
+        aud: client
+            .audience
+            .clone()
+            .unwrap_or_else(|| provider.settings.audience.clone()),
         exp: iat + expires_in(provider) as i64,
         iat,
         jti: tokens::new_jti(),

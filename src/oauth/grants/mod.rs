@@ -17,7 +17,9 @@ use crate::domain::GrantType;
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, OAuthError> {
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, OAuthError> {
         let mut map = HashMap::new();
         for (key, value) in pairs {
             // §3.1: a parameter sent without a value is treated as omitted.
@@ -45,9 +47,18 @@ impl Params {
 
 /// A token request, parsed at the edge: one variant per grant type.
 pub enum TokenRequest {
-    Password { username: String, password: String, scope: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<String> },
-    ClientCredentials { scope: Option<String> },
+    Password {
+        username: String,
+        password: String,
+        scope: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
 }
 
 impl TokenRequest {
@@ -102,12 +113,15 @@ pub async fn exchange(
         )));
     }
     let response = match request {
-        TokenRequest::Password { username, password, scope } => {
-            password::exchange(provider, &client, username, password, scope.as_deref()).await
-        }
-        TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::exchange(provider, &client, &refresh_token, scope.as_deref()).await
-        }
+        TokenRequest::Password {
+            username,
+            password,
+            scope,
+        } => password::exchange(provider, &client, username, password, scope.as_deref()).await,
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::exchange(provider, &client, &refresh_token, scope.as_deref()).await,
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::exchange(provider, &client, scope.as_deref())
         }

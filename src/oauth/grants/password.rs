@@ -19,7 +19,9 @@ pub async fn check_credentials(
     let password = Password::for_login(password);
     let lookup = username.clone();
     let user = if username.len() <= 150 {
-        provider.db(move |conn| Ok(users::find_by_username(conn, &lookup)?)).await?
+        provider
+            .db(move |conn| Ok(users::find_by_username(conn, &lookup)?))
+            .await?
     } else {
         None
     };
@@ -49,7 +51,10 @@ pub async fn exchange(
     let user = check_credentials(provider, username, password)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("invalid username or password"))?;
-    let audience = client.audience.as_deref().unwrap_or(&provider.settings.audience);
+    let audience = client
+        .audience
+        .as_deref()
+        .unwrap_or(&provider.settings.audience);
     let subject = Subject {
         user_id: &user.id,
         client_id: Some(&client.client_id),

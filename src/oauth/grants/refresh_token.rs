@@ -46,7 +46,8 @@ pub async fn exchange(
     let lookup_hash = token_hash.clone();
     let found = provider
         .db(move |conn| {
-            let Some((row, session)) = refresh_tokens::find_with_session(conn, &lookup_hash)? else {
+            let Some((row, session)) = refresh_tokens::find_with_session(conn, &lookup_hash)?
+            else {
                 return Ok(None);
             };
             let user = users::find_by_id(conn, &session.user_id)?;
@@ -58,7 +59,9 @@ pub async fn exchange(
     };
     // RFC 6749 §6: the token is bound to the client it was issued to.
     if session.client_id.as_deref() != Some(client.client_id.as_str()) {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
     }
     if session.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant(INVALID));
@@ -79,7 +82,8 @@ pub async fn exchange(
     let scope = match scope {
         None => granted.clone(),
         Some(raw) => {
-            let requested = Scope::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+            let requested =
+                Scope::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
             if !requested.is_subset_of(&granted) {
                 return Err(OAuthError::InvalidScope(
                     "a refresh cannot widen the granted scope".into(),
@@ -89,7 +93,10 @@ pub async fn exchange(
         }
     };
 
-    let audience = client.audience.as_deref().unwrap_or(&provider.settings.audience);
+    let audience = client
+        .audience
+        .as_deref()
+        .unwrap_or(&provider.settings.audience);
     let subject = Subject {
         user_id: &user.id,
         client_id: Some(&client.client_id),
@@ -97,8 +104,17 @@ pub async fn exchange(
         scope: &scope,
     };
     // Sign before the transaction, so no row lock is held across two RSA signatures.
-    let pair = sessions::sign_pair(provider, &subject, &session.sid, session.expires_at, now, true)?;
-    let (refresh_token, new_row) = pair.refresh.expect("a refresh always issues a refresh token");
+    let pair = sessions::sign_pair(
+        provider,
+        &subject,
+        &session.sid,
+        session.expires_at,
+        now,
+        true,
+    )?;
+    let (refresh_token, new_row) = pair
+        .refresh
+        .expect("a refresh always issues a refresh token");
 
     let sid = session.sid.clone();
     let retire_hash = token_hash.clone();
@@ -151,7 +167,12 @@ async fn reuse(
             if retired_at.is_some_and(|t| now < t + grace) {
                 return Ok(false);
             }
-            Ok(store::sessions::revoke(conn, &sid_owned, now, "refresh_token_reuse")?)
+            Ok(store::sessions::revoke(
+                conn,
+                &sid_owned,
+                now,
+                "refresh_token_reuse",
+            )?)
         })
         .await;
     match result {
