@@ -5,8 +5,8 @@
 //! so the figures that matter are the ratios to the raw signing rate measured alongside.
 //!
 //! Environment:
-//! - `TESSERA_BENCH_POSTGRES_URL` — server URL without a database
-//!   (default `postgres://postgres@127.0.0.1:5432`)
+//! - `TESSERA_BENCH_POSTGRES_URL` — server URL without a database, optionally with a query
+//!   such as `?sslmode=disable` (default `postgres://postgres@127.0.0.1:5432`)
 //! - `TESSERA_BENCH_SECONDS` — length of each timed HTTP phase (default 10)
 //! - `TESSERA_BENCH_CONCURRENCY` — concurrent request loops (default 32)
 //!
@@ -47,7 +47,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Named threads tell the bench's own client work apart from the server's in `top -H`.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-client")
         .enable_all()
         .build()
         .expect("a tokio runtime");
@@ -126,22 +128,36 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         .pool_max_idle_per_host(options.concurrency)
         .build()
         .context("an HTTP client")?;
-    let target = Target { http, url: token_url, client };
+    let target = Target {
+        http,
+        url: token_url,
+        client,
+    };
 
     eprintln!("bench: measuring the raw signing ceiling …");
     let key = read_signing_key(keys_dir.path())?;
     let (sign_single, sign_multi, sign_threads) =
         tokio::task::spawn_blocking(move || measure_signing(&key)).await?;
 
-    eprintln!("bench: client_credentials for {:?} × {} loops …", options.seconds, options.concurrency);
-    run_for(WARM_UP, options.concurrency, |_, deadline| client_credentials_loop(&target, deadline)).await;
-    let client_credentials =
-        run_for(options.seconds, options.concurrency, |_, deadline| client_credentials_loop(&target, deadline))
-            .await;
+    eprintln!(
+        "bench: client_credentials for {:?} × {} loops …",
+        options.seconds, options.concurrency
+    );
+    run_for(WARM_UP, options.concurrency, |_, deadline| {
+        client_credentials_loop(&target, deadline)
+    })
+    .await;
+    let client_credentials = run_for(options.seconds, options.concurrency, |_, deadline| {
+        client_credentials_loop(&target, deadline)
+    })
+    .await;
 
     eprintln!("bench: {} password logins (untimed) …", options.concurrency);
     let tokens = login_all(&target, options.concurrency).await?;
-    eprintln!("bench: refresh rotations for {:?} × {} loops …", options.seconds, options.concurrency);
+    eprintln!(
+        "bench: refresh rotations for {:?} × {} loops …",
+        options.seconds, options.concurrency
+    );
     let refresh = run_for(options.seconds, options.concurrency, |i, deadline| {
         refresh_loop(&target, tokens[i].clone(), deadline)
     })
@@ -172,8 +188,13 @@ struct BenchDb {
 }
 
 impl BenchDb {
+    /// `server_url` names no database; a query (`?sslmode=disable`) is kept for both URLs.
     fn create(server_url: &str) -> anyhow::Result<Self> {
-        let admin_url = format!("{server_url}/postgres");
+        let (server, query) = match server_url.split_once('?') {
+            Some((server, query)) => (server.trim_end_matches('/'), format!("?{query}")),
+            None => (server_url, String::new()),
+        };
+        let admin_url = format!("{server}/postgres{query}");
         let mut admin = diesel::PgConnection::establish(&admin_url).map_err(|e| {
             anyhow::anyhow!(
                 "Postgres is unreachable at {admin_url}: {e}\n\
@@ -185,7 +206,11 @@ impl BenchDb {
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .with_context(|| format!("CREATE DATABASE {name}"))?;
-        Ok(Self { url: format!("{server_url}/{name}"), admin_url, name })
+        Ok(Self {
+            url: format!("{server}/{name}{query}"),
+            admin_url,
+            name,
+        })
     }
 }
 
@@ -195,9 +220,12 @@ impl Drop for BenchDb {
         let dropped = diesel::PgConnection::establish(&self.admin_url)
             .map_err(|e| e.to_string())
             .and_then(|mut admin| {
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                    .execute(&mut admin)
-                    .map_err(|e| e.to_string())
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())
             });
         if let Err(e) = dropped {
             eprintln!("bench: could not drop database {}: {e}", self.name);
@@ -226,14 +254,22 @@ fn register_fixtures(settings: &Settings) -> anyhow::Result<ClientView> {
         NewClient {
             name: "bench".into(),
             client_type: ClientType::Confidential,
-            grant_types: vec![GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials],
+            grant_types: vec![
+                GrantType::Password,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+            ],
             redirect_uris: vec![],
             scopes: vec!["read".into(), "write".into()],
             audience: None,
         },
     )?;
     let hash = tessera::oauth::passwords::hash_blocking(PASSWORD)?;
-    let user = NewUser { username: Username::parse(USERNAME)?, email: None, admin: false };
+    let user = NewUser {
+        username: Username::parse(USERNAME)?,
+        email: None,
+        admin: false,
+    };
     tessera::oauth::users::create(&mut conn, user, hash)?;
     Ok(client)
 }
@@ -248,7 +284,11 @@ fn read_signing_key(dir: &Path) -> anyhow::Result<RsaKeyPair> {
         .filter(|p| p.extension().is_some_and(|x| x == "pem"))
         .collect();
     let [pem] = pems.as_slice() else {
-        bail!("expected one key in {}, found {}", dir.display(), pems.len());
+        bail!(
+            "expected one key in {}, found {}",
+            dir.display(),
+            pems.len()
+        );
     };
     // A PKCS#8 PEM is base64 of the DER between its armour lines.
     let text = std::fs::read_to_string(pem)?;
@@ -316,7 +356,10 @@ impl Target {
         let status = response.status();
         if status != reqwest::StatusCode::OK {
             let body = response.text().await.unwrap_or_default();
-            return Err(format!("{status}: {}", body.chars().take(200).collect::<String>()));
+            return Err(format!(
+                "{status}: {}",
+                body.chars().take(200).collect::<String>()
+            ));
         }
         response.json().await.map_err(|e| format!("body: {e}"))
     }
@@ -412,7 +455,10 @@ async fn refresh_loop(target: &Target, mut refresh_token: String, deadline: Inst
     while Instant::now() < deadline {
         let started = Instant::now();
         let result = target
-            .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
+            .token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ])
             .await
             .and_then(|body| match body["refresh_token"].as_str() {
                 Some(next) => Ok(next.to_owned()),
@@ -430,7 +476,11 @@ async fn refresh_loop(target: &Target, mut refresh_token: String, deadline: Inst
 /// One password login per loop, before the timed phase: argon2 costs ~60 ms a login and
 /// would otherwise swamp the rotation figures.
 async fn login_all(target: &Target, count: usize) -> anyhow::Result<Vec<String>> {
-    let form = [("grant_type", "password"), ("username", USERNAME), ("password", PASSWORD)];
+    let form = [
+        ("grant_type", "password"),
+        ("username", USERNAME),
+        ("password", PASSWORD),
+    ];
     let answers = join_all((0..count).map(|_| target.token(&form))).await;
     answers
         .into_iter()
@@ -456,16 +506,37 @@ impl Report {
             options.concurrency, options.seconds, self.workers, self.pool_size
         );
         println!();
-        println!("{:<38} {:>10} {:>8} {:>9} {:>9}", "measure", "per second", "errors", "p50 ms", "p99 ms");
+        println!(
+            "{:<38} {:>10} {:>8} {:>9} {:>9}",
+            "measure", "per second", "errors", "p50 ms", "p99 ms"
+        );
         println!("{}", "-".repeat(78));
-        println!("{:<38} {:>10.0}", "raw RSA-2048 sign, 1 thread", self.sign_single);
-        println!("{:<38} {:>10.0}", format!("raw RSA-2048 sign, {cores} threads (ceiling)"), self.sign_multi);
+        println!(
+            "{:<38} {:>10.0}",
+            "raw RSA-2048 sign, 1 thread", self.sign_single
+        );
+        println!(
+            "{:<38} {:>10.0}",
+            format!("raw RSA-2048 sign, {cores} threads (ceiling)"),
+            self.sign_multi
+        );
         self.print_phase("client_credentials tokens", &self.client_credentials);
         self.print_phase("refresh rotations", &self.refresh);
         println!();
-        self.print_ratio("client_credentials / ceiling", self.client_credentials.rate(), CLIENT_CREDENTIALS_TARGET);
-        self.print_ratio("refresh / ceiling (2 signs + 1 commit)", self.refresh.rate(), REFRESH_TARGET);
-        for (name, phase) in [("client_credentials", &self.client_credentials), ("refresh", &self.refresh)] {
+        self.print_ratio(
+            "client_credentials / ceiling",
+            self.client_credentials.rate(),
+            CLIENT_CREDENTIALS_TARGET,
+        );
+        self.print_ratio(
+            "refresh / ceiling (2 signs + 1 commit)",
+            self.refresh.rate(),
+            REFRESH_TARGET,
+        );
+        for (name, phase) in [
+            ("client_credentials", &self.client_credentials),
+            ("refresh", &self.refresh),
+        ] {
             if let Some(e) = &phase.tally.first_error {
                 println!("first {name} error: {e}");
             }

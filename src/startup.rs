@@ -103,7 +103,8 @@ fn prepare(settings: Settings, issuer: String) -> anyhow::Result<Provider> {
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }
-    let keys = KeyStore::open(&mut conn, &settings.keys_dir, settings.key_activation_delay)?;
+    let retain_for = settings.access_token_ttl.max(settings.refresh_token_ttl);
+    let keys = KeyStore::open(&mut conn, &settings.keys_dir, settings.key_activation_delay, retain_for)?;
     if let Some(admin) = &settings.bootstrap_admin {
         use secrecy::ExposeSecret;
         let created = crate::oauth::users::ensure_bootstrap_admin(

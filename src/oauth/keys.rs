@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -33,6 +33,8 @@ pub enum KeyError {
     Store(#[from] crate::store::StoreError),
     #[error("no key is ready to sign")]
     NoSigningKey,
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
 }
 
 /// One key, parsed once.
@@ -79,6 +81,18 @@ impl KeySet {
         issuer: &str,
         audience: &str,
     ) -> Result<T, VerifyError> {
+        self.verify_for(token, typ, issuer, Some(audience))
+    }
+
+    /// As `verify`; `audience: None` accepts any audience, for our own endpoints (introspection,
+    /// userinfo, revocation, the admin API) that serve tokens minted for any resource server.
+    pub fn verify_for<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: JwtType,
+        issuer: &str,
+        audience: Option<&str>,
+    ) -> Result<T, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.alg != Algorithm::RS256 {
             return Err(VerifyError::Algorithm);
@@ -95,7 +109,10 @@ impl KeySet {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = 0;
         validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
+        match audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
             .map(|data| data.claims)
@@ -129,6 +146,8 @@ pub struct KeyStore {
     dir: PathBuf,
     current: RwLock<Arc<KeySet>>,
     jwks_max_age: u64,
+    /// How long a superseded key stays published: the longest a token it signed can live.
+    retain_for: TimeDelta,
 }
 
 impl KeyStore {
@@ -138,7 +157,9 @@ impl KeyStore {
         conn: &mut DbConnection,
         dir: &Path,
         activation_delay: std::time::Duration,
+        retain_for: std::time::Duration,
     ) -> Result<Self, KeyError> {
+        let retain_for = TimeDelta::from_std(retain_for).expect("lifetimes are bounded by the configuration");
         std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(dir.to_owned(), e))?;
         let mut rows = signing_keys::list(conn)?;
         if !rows.iter().any(|r| r.retired_at.is_none()) {
@@ -155,7 +176,7 @@ impl KeyStore {
             )?;
             rows = signing_keys::list(conn)?;
         }
-        let set = load_set(dir, &rows)?;
+        let set = load_set(dir, &rows, crate::domain::now(), retain_for)?;
         // Verifiers may cache the set at most as long as a new key waits before signing, so
         // they pick it up before it is used; five minutes at most for leaked-key rotations.
         let jwks_max_age = activation_delay.as_secs().min(300);
@@ -163,6 +184,7 @@ impl KeyStore {
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(set)),
             jwks_max_age,
+            retain_for,
         })
     }
 
@@ -177,15 +199,61 @@ impl KeyStore {
     /// Re-reads the key metadata and files (another instance may have rotated).
     pub fn reload(&self, conn: &mut DbConnection) -> Result<(), KeyError> {
         let rows = signing_keys::list(conn)?;
-        let set = load_set(&self.dir, &rows)?;
+        let set = load_set(&self.dir, &rows, crate::domain::now(), self.retain_for)?;
         *self.current.write().expect("key set lock poisoned") = Arc::new(set);
         Ok(())
     }
+
+    /// Adds a new key (CONTRACT §5). It is published at once and signs after `delay`, so
+    /// verifiers that refresh their JWKS within the delay never meet an unknown `kid`.
+    /// `immediate` is for a leaked key: the new key signs now and every other key is retired,
+    /// so everything they signed stops verifying. Reloads this instance's key set; others
+    /// follow at their next reload.
+    pub fn rotate(
+        &self,
+        conn: &mut DbConnection,
+        delay: std::time::Duration,
+        immediate: bool,
+    ) -> Result<SigningKeyRow, KeyError> {
+        let now = crate::domain::now();
+        let kid = generate_key_file(&self.dir)?;
+        let signs_from = if immediate {
+            now
+        } else {
+            now + TimeDelta::from_std(delay).expect("delay is bounded by the configuration")
+        };
+        let row = SigningKeyRow { kid: kid.clone(), created_at: now, signs_from, retired_at: None };
+        crate::store::write_transaction(conn, |conn| {
+            signing_keys::insert(conn, &row)?;
+            if immediate {
+                signing_keys::retire_all_except(conn, &kid, now)?;
+            }
+            Ok::<_, KeyError>(())
+        })?;
+        self.reload(conn)?;
+        Ok(row)
+    }
 }
 
-fn load_set(dir: &Path, rows: &[SigningKeyRow]) -> Result<KeySet, KeyError> {
+/// The keys to publish at `now`: unretired keys, less those superseded by a newer signing key
+/// longer ago than any token lives.
+fn load_set(
+    dir: &Path,
+    rows: &[SigningKeyRow],
+    now: NaiveDateTime,
+    retain_for: TimeDelta,
+) -> Result<KeySet, KeyError> {
+    let mut live: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.retired_at.is_none()).collect();
+    live.sort_by_key(|r| r.signs_from);
     let mut keys = Vec::new();
-    for row in rows.iter().filter(|r| r.retired_at.is_none()) {
+    for (i, row) in live.iter().enumerate() {
+        let superseded_at = live[i + 1..]
+            .iter()
+            .map(|r| r.signs_from)
+            .find(|t| *t <= now);
+        if superseded_at.is_some_and(|t| t + retain_for < now) {
+            continue;
+        }
         keys.push(load_key(dir, row)?);
     }
     let jwks = serde_json::json!({ "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>() });

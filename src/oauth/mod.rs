@@ -1,12 +1,19 @@
 //! The protocol: grants, tokens, keys, sessions. Never sees an HTTP request: the web layer
 //! extracts plain values and calls one function here.
 
+pub mod access;
+pub mod admin;
 pub mod clients;
 mod error;
+pub mod events;
+pub mod feed;
 pub mod grants;
+pub mod housekeeping;
+pub mod introspection;
 pub mod jwt;
 pub mod keys;
 pub mod passwords;
+pub mod revocation;
 pub mod secrets;
 mod sessions;
 pub mod tokens;

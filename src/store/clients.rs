@@ -33,3 +33,22 @@ pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreEr
 pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
     Ok(clients::table.find(client_id).first(conn).optional()?)
 }
+
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ClientRow>, StoreError> {
+    let mut query = clients::table
+        .order(clients::client_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::client_id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(clients::table.find(client_id)).execute(conn)? == 1)
+}

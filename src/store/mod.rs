@@ -5,8 +5,10 @@
 //! caller owns the transaction and they compose.
 
 pub mod clients;
+pub mod events;
 mod pool;
 pub mod refresh_tokens;
+pub mod revocations;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;

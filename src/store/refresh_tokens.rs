@@ -68,3 +68,24 @@ pub fn retired_at(
         .optional()?
         .flatten())
 }
+
+/// Deletes up to `limit` expired refresh tokens. An expired token fails its JWT `exp` check
+/// before any lookup, so reuse detection no longer needs its row.
+pub fn delete_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<usize, StoreError> {
+    let expired: Vec<Vec<u8>> = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(now))
+        .select(refresh_tokens::token_hash)
+        .limit(limit)
+        .load(conn)?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::token_hash.eq_any(&expired)))
+            .execute(conn)?,
+    )
+}

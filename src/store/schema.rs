@@ -64,10 +64,33 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> sessions (sid));
+
+diesel::table! {
+    revocations (seq) {
+        seq -> BigInt,
+        sid -> Text,
+        revoked_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        actor -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     clients,
     sessions,
     refresh_tokens,
-    signing_keys
+    signing_keys,
+    revocations,
+    events,
 );

@@ -37,3 +37,25 @@ pub fn insert(conn: &mut DbConnection, key: &SigningKeyRow) -> Result<(), StoreE
         Err(e) => Err(e.into()),
     }
 }
+
+/// Retires every key but `keep`: they leave the JWKS at the next load (a leaked key).
+pub fn retire_all_except(
+    conn: &mut DbConnection,
+    keep: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        signing_keys::table
+            .filter(signing_keys::kid.ne(keep))
+            .filter(signing_keys::retired_at.is_null()),
+    )
+    .set(signing_keys::retired_at.eq(now))
+    .execute(conn)?)
+}
+
+pub fn retire(conn: &mut DbConnection, kid: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(signing_keys::table.find(kid))
+        .set(signing_keys::retired_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}

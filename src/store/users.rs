@@ -40,3 +40,35 @@ pub fn find_by_username(
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(users::table.find(id).first(conn).optional()?)
 }
+
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    let mut query = users::table.order(users::id.asc()).limit(limit).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The changes a PATCH may make; `None` leaves a field alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub password_hash: Option<String>,
+    pub email: Option<Option<String>>,
+    pub is_admin: Option<bool>,
+    pub disabled: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes`; returns false when there is no such user.
+pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(id)).set(changes).execute(conn)? == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
+}

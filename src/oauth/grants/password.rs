@@ -4,6 +4,7 @@
 use super::expires_in;
 use crate::domain::{GrantType, Password};
 use crate::oauth::clients::Client;
+use crate::oauth::events;
 use crate::oauth::sessions::{self, Subject};
 use crate::oauth::tokens::TokenResponse;
 use crate::oauth::{OAuthError, Provider};
@@ -32,9 +33,15 @@ pub async fn check_credentials(
         .map_err(OAuthError::internal)?;
     match user {
         Some(user) if ok && !user.disabled => Ok(Some(user)),
-        _ => {
+        other => {
             provider.metrics.failed_logins.inc();
-            tracing::info!(event = "login_failed", username = %username, "login refused");
+            let subject = other.map(|u| u.id);
+            provider
+                .db(move |conn| {
+                    let detail = serde_json::json!({ "username": username });
+                    Ok(events::record(conn, "login_failed", None, subject.as_deref(), detail)?)
+                })
+                .await?;
             Ok(None)
         }
     }

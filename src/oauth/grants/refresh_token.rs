@@ -11,6 +11,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use super::expires_in;
 use crate::domain::Scope;
 use crate::oauth::clients::Client;
+use crate::oauth::events::{self, Actor};
 use crate::oauth::jwt::JwtType;
 use crate::oauth::sessions::{self, Subject};
 use crate::oauth::tokens::{self, RefreshClaims, TokenResponse};
@@ -167,12 +168,12 @@ async fn reuse(
             if retired_at.is_some_and(|t| now < t + grace) {
                 return Ok(false);
             }
-            Ok(store::sessions::revoke(
-                conn,
-                &sid_owned,
-                now,
-                "refresh_token_reuse",
-            )?)
+            let revoked = store::sessions::revoke(conn, &sid_owned, now, "refresh_token_reuse")?;
+            if revoked {
+                let detail = serde_json::json!({ "reason": "a retired refresh token was presented again" });
+                events::record(conn, "refresh_token_reuse", Some(&Actor::system()), Some(&sid_owned), detail)?;
+            }
+            Ok(revoked)
         })
         .await;
     match result {
