@@ -15,7 +15,10 @@ use crate::oauth::keys::KeyStore;
 use crate::oauth::passwords::PasswordHasher;
 use crate::oauth::Provider;
 use crate::store;
-use crate::web::{body::MAX_BODY, discovery, errors, health, middleware, token};
+use crate::web::{
+    admin, body::MAX_BODY, discovery, errors, feed, health, introspect, middleware, revoke, token,
+    userinfo,
+};
 
 pub struct Application {
     port: u16,
@@ -89,6 +92,34 @@ fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/revoke", web::post().to(revoke::revoke))
+    .route("/oauth/introspect", web::post().to(introspect::introspect))
+    .route("/oauth/revocations", web::get().to(feed::revocations))
+    .route("/userinfo", web::get().to(userinfo::userinfo))
+    .route("/userinfo", web::post().to(userinfo::userinfo))
+    .service(
+        web::scope("/admin")
+            .route("/users", web::post().to(admin::users::create))
+            .route("/users", web::get().to(admin::users::list))
+            .route("/users/{id}", web::get().to(admin::users::get))
+            .route("/users/{id}", web::patch().to(admin::users::patch))
+            .route("/users/{id}", web::delete().to(admin::users::delete))
+            .route(
+                "/users/{id}/sessions",
+                web::delete().to(admin::users::revoke_sessions),
+            )
+            .route("/clients", web::post().to(admin::clients::create))
+            .route("/clients", web::get().to(admin::clients::list))
+            .route("/clients/{client_id}", web::get().to(admin::clients::get))
+            .route(
+                "/clients/{client_id}",
+                web::delete().to(admin::clients::delete),
+            )
+            .route("/sessions", web::get().to(admin::sessions::list))
+            .route("/sessions/{sid}", web::delete().to(admin::sessions::revoke))
+            .route("/keys/rotate", web::post().to(admin::system::rotate_keys))
+            .route("/events", web::get().to(admin::system::events)),
+    )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics));
@@ -104,7 +135,12 @@ fn prepare(settings: Settings, issuer: String) -> anyhow::Result<Provider> {
         tracing::info!(?applied, "migrations applied");
     }
     let retain_for = settings.access_token_ttl.max(settings.refresh_token_ttl);
-    let keys = KeyStore::open(&mut conn, &settings.keys_dir, settings.key_activation_delay, retain_for)?;
+    let keys = KeyStore::open(
+        &mut conn,
+        &settings.keys_dir,
+        settings.key_activation_delay,
+        retain_for,
+    )?;
     if let Some(admin) = &settings.bootstrap_admin {
         use secrecy::ExposeSecret;
         let created = crate::oauth::users::ensure_bootstrap_admin(

@@ -27,5 +27,12 @@ pub fn record(
 ) -> Result<(), StoreError> {
     let actor = actor.map(|a| a.0.as_str());
     tracing::info!(event = kind, actor, subject, %detail, "security event");
-    events::insert(conn, crate::domain::now(), kind, actor, subject, &detail.to_string())
+    events::insert(
+        conn,
+        crate::domain::now(),
+        kind,
+        actor,
+        subject,
+        &detail.to_string(),
+    )
 }

@@ -27,11 +27,9 @@ pub struct FeedPage {
 pub async fn page(provider: &Provider, since: Option<&str>) -> Result<FeedPage, OAuthError> {
     let after = match since {
         None => 0,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| OAuthError::invalid_request("since is not a cursor this server issued"))?,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            OAuthError::invalid_request("since is not a cursor this server issued")
+        })?,
     };
     provider
         .db(move |conn| {
@@ -44,7 +42,11 @@ pub async fn page(provider: &Provider, since: Option<&str>) -> Result<FeedPage, 
             let more = rows.len() > PAGE_SIZE as usize;
             rows.truncate(PAGE_SIZE as usize);
             let last = rows.last().map_or(after, |r| r.seq);
-            let cursor = if more { last } else { last.max(high_water).max(after) };
+            let cursor = if more {
+                last
+            } else {
+                last.max(high_water).max(after)
+            };
             Ok(FeedPage {
                 revoked: rows
                     .into_iter()

@@ -159,7 +159,8 @@ impl KeyStore {
         activation_delay: std::time::Duration,
         retain_for: std::time::Duration,
     ) -> Result<Self, KeyError> {
-        let retain_for = TimeDelta::from_std(retain_for).expect("lifetimes are bounded by the configuration");
+        let retain_for =
+            TimeDelta::from_std(retain_for).expect("lifetimes are bounded by the configuration");
         std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(dir.to_owned(), e))?;
         let mut rows = signing_keys::list(conn)?;
         if !rows.iter().any(|r| r.retired_at.is_none()) {
@@ -222,7 +223,12 @@ impl KeyStore {
         } else {
             now + TimeDelta::from_std(delay).expect("delay is bounded by the configuration")
         };
-        let row = SigningKeyRow { kid: kid.clone(), created_at: now, signs_from, retired_at: None };
+        let row = SigningKeyRow {
+            kid: kid.clone(),
+            created_at: now,
+            signs_from,
+            retired_at: None,
+        };
         crate::store::write_transaction(conn, |conn| {
             signing_keys::insert(conn, &row)?;
             if immediate {

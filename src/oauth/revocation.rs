@@ -48,7 +48,8 @@ pub async fn revoke(provider: &Provider, client: &Client, token: &str) -> Result
 /// The session id a token of ours names, if its signature holds and it has not expired.
 fn session_of(provider: &Provider, token: &str) -> Option<String> {
     let keys = provider.keys.current();
-    let refresh = keys.verify::<RefreshClaims>(token, JwtType::Plain, &provider.issuer, &provider.issuer);
+    let refresh =
+        keys.verify::<RefreshClaims>(token, JwtType::Plain, &provider.issuer, &provider.issuer);
     match refresh {
         Ok(claims) => return Some(claims.sid),
         Err(VerifyError::Expired) => return None,

@@ -75,5 +75,8 @@ pub fn delete_expired(
     if expired.is_empty() {
         return Ok(0);
     }
-    Ok(diesel::delete(revocations::table.filter(revocations::seq.eq_any(&expired))).execute(conn)?)
+    Ok(
+        diesel::delete(revocations::table.filter(revocations::seq.eq_any(&expired)))
+            .execute(conn)?,
+    )
 }

@@ -146,7 +146,10 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<SessionRow>, StoreError> {
-    let mut query = sessions::table.order(sessions::sid.asc()).limit(limit).into_boxed();
+    let mut query = sessions::table
+        .order(sessions::sid.asc())
+        .limit(limit)
+        .into_boxed();
     if let Some(user_id) = user_id {
         query = query.filter(sessions::user_id.eq(user_id.to_owned()));
     }

@@ -46,7 +46,10 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<UserRow>, StoreError> {
-    let mut query = users::table.order(users::id.asc()).limit(limit).into_boxed();
+    let mut query = users::table
+        .order(users::id.asc())
+        .limit(limit)
+        .into_boxed();
     if let Some(after) = after {
         query = query.filter(users::id.gt(after.to_owned()));
     }
@@ -65,8 +68,15 @@ pub struct UserChanges {
 }
 
 /// Applies `changes`; returns false when there is no such user.
-pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Result<bool, StoreError> {
-    Ok(diesel::update(users::table.find(id)).set(changes).execute(conn)? == 1)
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: &UserChanges,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(id))
+        .set(changes)
+        .execute(conn)?
+        == 1)
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {

@@ -66,6 +66,12 @@ impl ResponseError for ApiError {
     }
 }
 
+impl ApiError {
+    pub fn into_response(self) -> HttpResponse {
+        self.error_response()
+    }
+}
+
 /// JSON 404 for paths that name no endpoint.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(error_body("not_found", "no such endpoint"))

@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::form_pairs;
+use super::client_auth::basic_credentials;
 use super::errors::ApiError;
 use super::State;
-use crate::oauth::clients::parse_basic;
 use crate::oauth::grants::{self, Params};
 
 #[tracing::instrument(name = "token", skip_all)]
@@ -15,22 +15,16 @@ pub async fn token(
     payload: web::Payload,
     provider: State,
 ) -> Result<HttpResponse, ApiError> {
-    let basic = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| {
-            value
-                .to_str()
-                .map_err(|_| {
-                    crate::oauth::OAuthError::InvalidClient("malformed Authorization header".into())
-                })
-                .and_then(parse_basic)
-        })
-        .transpose()?;
+    let basic = basic_credentials(&req)?;
     let params = Params::from_pairs(form_pairs(&req, payload).await?)?;
     let response = grants::exchange(&provider, params, basic).await?;
-    Ok(HttpResponse::Ok()
+    Ok(no_store(HttpResponse::Ok()).json(response))
+}
+
+/// RFC 6749 §5.1: responses that carry tokens must not be cached.
+pub fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+        .insert_header((header::PRAGMA, "no-cache"));
+    builder
 }

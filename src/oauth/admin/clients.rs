@@ -32,7 +32,10 @@ fn confidential() -> String {
 
 impl CreateClient {
     pub fn parse(self) -> Result<NewClient, AdminError> {
-        let client_type: ClientType = self.client_type.parse().map_err(AdminError::InvalidRequest)?;
+        let client_type: ClientType = self
+            .client_type
+            .parse()
+            .map_err(AdminError::InvalidRequest)?;
         let grant_types = self
             .grant_types
             .iter()
@@ -50,14 +53,24 @@ impl CreateClient {
     }
 }
 
-pub fn create(conn: &mut DbConnection, actor: &Actor, new: NewClient) -> Result<ClientView, AdminError> {
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewClient,
+) -> Result<ClientView, AdminError> {
     let view = registry::register(conn, new).map_err(|e| match e {
         ClientError::Invalid(why) => AdminError::InvalidRequest(why),
         ClientError::Store(e) => e.into(),
     })?;
-    events::record(conn, "client_created", Some(actor), Some(&view.client_id), serde_json::json!({
-        "name": view.name, "client_type": view.client_type, "grant_types": view.grant_types,
-    }))?;
+    events::record(
+        conn,
+        "client_created",
+        Some(actor),
+        Some(&view.client_id),
+        serde_json::json!({
+            "name": view.name, "client_type": view.client_type, "grant_types": view.grant_types,
+        }),
+    )?;
     Ok(view)
 }
 
@@ -65,7 +78,8 @@ pub fn list(conn: &mut DbConnection, paging: &Paging) -> Result<Page<ClientView>
     let rows = clients::list(conn, paging.cursor.as_deref(), paging.limit + 1)?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
-        let client = registry::Client::try_from(row).map_err(|e| AdminError::Server(OAuthError::Internal(e)))?;
+        let client = registry::Client::try_from(row)
+            .map_err(|e| AdminError::Server(OAuthError::Internal(e)))?;
         views.push(client.view());
     }
     Ok(paging.page(views, |c| c.client_id.clone(), |c| c))
@@ -81,11 +95,18 @@ pub fn get(conn: &mut DbConnection, client_id: &str) -> Result<ClientView, Admin
 pub fn delete(conn: &mut DbConnection, actor: &Actor, client_id: &str) -> Result<(), AdminError> {
     store::write_transaction(conn, |conn| {
         let client = get(conn, client_id)?;
-        let revoked = sessions::revoke_client(conn, client_id, crate::domain::now(), "client_deleted")?;
+        let revoked =
+            sessions::revoke_client(conn, client_id, crate::domain::now(), "client_deleted")?;
         clients::delete(conn, client_id)?;
-        events::record(conn, "client_deleted", Some(actor), Some(client_id), serde_json::json!({
-            "name": client.name, "sessions_revoked": revoked.len(),
-        }))?;
+        events::record(
+            conn,
+            "client_deleted",
+            Some(actor),
+            Some(client_id),
+            serde_json::json!({
+                "name": client.name, "sessions_revoked": revoked.len(),
+            }),
+        )?;
         Ok(())
     })
 }

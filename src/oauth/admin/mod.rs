@@ -54,11 +54,14 @@ impl From<diesel::result::Error> for AdminError {
 
 /// Checks the bearer token of an admin API request.
 pub async fn authorize(provider: &Provider, bearer: Option<&str>) -> Result<Actor, AdminError> {
-    let token = bearer.ok_or_else(|| AdminError::InvalidToken("a bearer token is required".into()))?;
-    let access = access::authenticate(provider, token).await.map_err(|e| match e {
-        BearerError::Invalid(why) => AdminError::InvalidToken(why.into()),
-        BearerError::Server(e) => AdminError::Server(e),
-    })?;
+    let token =
+        bearer.ok_or_else(|| AdminError::InvalidToken("a bearer token is required".into()))?;
+    let access = access::authenticate(provider, token)
+        .await
+        .map_err(|e| match e {
+            BearerError::Invalid(why) => AdminError::InvalidToken(why.into()),
+            BearerError::Server(e) => AdminError::Server(e),
+        })?;
     match &access.user {
         Some(user) if user.is_admin => Ok(Actor(format!("user:{}", user.id))),
         Some(_) => Err(AdminError::InsufficientScope),
@@ -98,11 +101,19 @@ impl Paging {
     }
 
     /// Builds a page from up to `limit + 1` rows fetched after the cursor.
-    pub fn page<R, T>(&self, mut rows: Vec<R>, key: impl Fn(&R) -> String, view: impl Fn(R) -> T) -> Page<T> {
+    pub fn page<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> String,
+        view: impl Fn(R) -> T,
+    ) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next = if more { rows.last().map(&key) } else { None };
-        Page { items: rows.into_iter().map(view).collect(), next }
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next,
+        }
     }
 }
 
@@ -116,20 +127,27 @@ pub struct EventView {
     pub detail: serde_json::Value,
 }
 
-pub fn list_events(conn: &mut DbConnection, paging: &Paging) -> Result<Page<EventView>, AdminError> {
+pub fn list_events(
+    conn: &mut DbConnection,
+    paging: &Paging,
+) -> Result<Page<EventView>, AdminError> {
     let after = match &paging.cursor {
         None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| AdminError::InvalidRequest("cursor is not one this server issued".into()))?,
+        Some(c) => c.parse::<i64>().map_err(|_| {
+            AdminError::InvalidRequest("cursor is not one this server issued".into())
+        })?,
     };
     let rows = events::page(conn, after, paging.limit + 1)?;
-    Ok(paging.page(rows, |r| r.seq.to_string(), |r| EventView {
-        seq: r.seq,
-        at: super::users::rfc3339(r.at),
-        kind: r.kind,
-        actor: r.actor,
-        subject: r.subject,
-        detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
-    }))
+    Ok(paging.page(
+        rows,
+        |r| r.seq.to_string(),
+        |r| EventView {
+            seq: r.seq,
+            at: super::users::rfc3339(r.at),
+            kind: r.kind,
+            actor: r.actor,
+            subject: r.subject,
+            detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+        },
+    ))
 }

@@ -33,7 +33,11 @@ impl From<SessionRow> for SessionView {
     }
 }
 
-pub fn list(conn: &mut DbConnection, user_id: Option<&str>, paging: &Paging) -> Result<Page<SessionView>, AdminError> {
+pub fn list(
+    conn: &mut DbConnection,
+    user_id: Option<&str>,
+    paging: &Paging,
+) -> Result<Page<SessionView>, AdminError> {
     let rows = sessions::list(conn, user_id, paging.cursor.as_deref(), paging.limit + 1)?;
     Ok(paging.page(rows, |s| s.sid.clone(), SessionView::from))
 }
@@ -43,22 +47,39 @@ pub fn revoke(conn: &mut DbConnection, actor: &Actor, sid: &str) -> Result<(), A
     store::write_transaction(conn, |conn| {
         let session = sessions::find(conn, sid)?.ok_or(AdminError::NotFound("session"))?;
         if sessions::revoke(conn, sid, crate::domain::now(), "revoked_by_admin")? {
-            events::record(conn, "session_revoked", Some(actor), Some(sid), serde_json::json!({
-                "reason": "revoked_by_admin", "user_id": session.user_id,
-            }))?;
+            events::record(
+                conn,
+                "session_revoked",
+                Some(actor),
+                Some(sid),
+                serde_json::json!({
+                    "reason": "revoked_by_admin", "user_id": session.user_id,
+                }),
+            )?;
         }
         Ok(())
     })
 }
 
 /// Revokes every session of a user; returns how many were live.
-pub fn revoke_user(conn: &mut DbConnection, actor: &Actor, user_id: &str) -> Result<usize, AdminError> {
+pub fn revoke_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<usize, AdminError> {
     store::write_transaction(conn, |conn| {
         users::find_by_id(conn, user_id)?.ok_or(AdminError::NotFound("user"))?;
-        let revoked = sessions::revoke_user(conn, user_id, crate::domain::now(), "revoked_by_admin")?;
-        events::record(conn, "user_sessions_revoked", Some(actor), Some(user_id), serde_json::json!({
-            "sessions_revoked": revoked.len(),
-        }))?;
+        let revoked =
+            sessions::revoke_user(conn, user_id, crate::domain::now(), "revoked_by_admin")?;
+        events::record(
+            conn,
+            "user_sessions_revoked",
+            Some(actor),
+            Some(user_id),
+            serde_json::json!({
+                "sessions_revoked": revoked.len(),
+            }),
+        )?;
         Ok(revoked.len())
     })
 }

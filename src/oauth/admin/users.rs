@@ -36,16 +36,24 @@ pub struct PatchUser {
 
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
 
 pub fn parse_new(body: &CreateUser) -> Result<NewUser, AdminError> {
-    let invalid = |e: crate::domain::user::UserInputError| AdminError::InvalidRequest(e.to_string());
+    let invalid =
+        |e: crate::domain::user::UserInputError| AdminError::InvalidRequest(e.to_string());
     Ok(NewUser {
         username: Username::parse(&body.username).map_err(invalid)?,
-        email: body.email.as_deref().map(Email::parse).transpose().map_err(invalid)?,
+        email: body
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(invalid)?,
         admin: body.admin,
     })
 }
@@ -58,9 +66,15 @@ pub fn create(
     password_hash: String,
 ) -> Result<UserView, AdminError> {
     let user = accounts::create(conn, new, password_hash)?;
-    events::record(conn, "user_created", Some(actor), Some(&user.id), serde_json::json!({
-        "username": user.username, "admin": user.admin,
-    }))?;
+    events::record(
+        conn,
+        "user_created",
+        Some(actor),
+        Some(&user.id),
+        serde_json::json!({
+            "username": user.username, "admin": user.admin,
+        }),
+    )?;
     Ok(user)
 }
 
@@ -96,7 +110,10 @@ pub fn update(
 ) -> Result<UserView, AdminError> {
     let email = match &patch.email {
         Some(Some(raw)) => Some(Some(
-            Email::parse(raw).map_err(|e| AdminError::InvalidRequest(e.to_string()))?.as_str().to_owned(),
+            Email::parse(raw)
+                .map_err(|e| AdminError::InvalidRequest(e.to_string()))?
+                .as_str()
+                .to_owned(),
         )),
         Some(None) => Some(None),
         None => None,
@@ -114,18 +131,32 @@ pub fn update(
             return Err(AdminError::NotFound("user"));
         }
         let mut changed: Vec<&str> = Vec::new();
-        if patch.password.is_some() { changed.push("password"); }
-        if patch.email.is_some() { changed.push("email"); }
-        if patch.admin.is_some() { changed.push("admin"); }
-        if patch.disabled.is_some() { changed.push("disabled"); }
+        if patch.password.is_some() {
+            changed.push("password");
+        }
+        if patch.email.is_some() {
+            changed.push("email");
+        }
+        if patch.admin.is_some() {
+            changed.push("admin");
+        }
+        if patch.disabled.is_some() {
+            changed.push("disabled");
+        }
         let revoked = if patch.disabled == Some(true) {
             sessions::revoke_user(conn, id, now, "user_disabled")?
         } else {
             Vec::new()
         };
-        events::record(conn, "user_updated", Some(actor), Some(id), serde_json::json!({
-            "changed": changed, "sessions_revoked": revoked.len(),
-        }))?;
+        events::record(
+            conn,
+            "user_updated",
+            Some(actor),
+            Some(id),
+            serde_json::json!({
+                "changed": changed, "sessions_revoked": revoked.len(),
+            }),
+        )?;
         get(conn, id)
     })
 }
@@ -136,9 +167,15 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(), Ad
         let user = get(conn, id)?;
         let revoked = sessions::revoke_user(conn, id, crate::domain::now(), "user_deleted")?;
         users::delete(conn, id)?;
-        events::record(conn, "user_deleted", Some(actor), Some(id), serde_json::json!({
-            "username": user.username, "sessions_revoked": revoked.len(),
-        }))?;
+        events::record(
+            conn,
+            "user_deleted",
+            Some(actor),
+            Some(id),
+            serde_json::json!({
+                "username": user.username, "sessions_revoked": revoked.len(),
+            }),
+        )?;
         Ok(())
     })
 }

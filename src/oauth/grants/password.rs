@@ -39,7 +39,13 @@ pub async fn check_credentials(
             provider
                 .db(move |conn| {
                     let detail = serde_json::json!({ "username": username });
-                    Ok(events::record(conn, "login_failed", None, subject.as_deref(), detail)?)
+                    Ok(events::record(
+                        conn,
+                        "login_failed",
+                        None,
+                        subject.as_deref(),
+                        detail,
+                    )?)
                 })
                 .await?;
             Ok(None)

@@ -170,8 +170,15 @@ async fn reuse(
             }
             let revoked = store::sessions::revoke(conn, &sid_owned, now, "refresh_token_reuse")?;
             if revoked {
-                let detail = serde_json::json!({ "reason": "a retired refresh token was presented again" });
-                events::record(conn, "refresh_token_reuse", Some(&Actor::system()), Some(&sid_owned), detail)?;
+                let detail =
+                    serde_json::json!({ "reason": "a retired refresh token was presented again" });
+                events::record(
+                    conn,
+                    "refresh_token_reuse",
+                    Some(&Actor::system()),
+                    Some(&sid_owned),
+                    detail,
+                )?;
             }
             Ok(revoked)
         })
