@@ -79,6 +79,9 @@ pub struct Settings {
     pub log: String,
     pub workers: usize,
     pub password_hash_concurrency: usize,
+    /// How often the key set is re-read, so a rotation on another instance shows here.
+    pub key_reload_interval: Duration,
+    pub housekeeping_interval: Duration,
 }
 
 /// Environment variable names, in one place so the error messages and the docs agree.
@@ -98,6 +101,8 @@ mod var {
     pub const LOG: &str = "TESSERA_LOG";
     pub const WORKERS: &str = "TESSERA_WORKERS";
     pub const PASSWORD_HASH_CONCURRENCY: &str = "TESSERA_PASSWORD_HASH_CONCURRENCY";
+    pub const KEY_RELOAD_INTERVAL: &str = "TESSERA_KEY_RELOAD_INTERVAL";
+    pub const HOUSEKEEPING_INTERVAL: &str = "TESSERA_HOUSEKEEPING_INTERVAL";
 }
 
 /// The merged raw values: environment over file.
@@ -223,6 +228,8 @@ impl Settings {
             log: src.parse(var::LOG, "info".to_owned(), |raw| Ok(raw.to_owned()))?,
             workers: src.count(var::WORKERS, cores, 256)?,
             password_hash_concurrency: src.count(var::PASSWORD_HASH_CONCURRENCY, cores, 256)?,
+            key_reload_interval: src.seconds(var::KEY_RELOAD_INTERVAL, 30, 1)?,
+            housekeeping_interval: src.seconds(var::HOUSEKEEPING_INTERVAL, 300, 1)?,
         })
     }
 }

@@ -42,6 +42,7 @@ impl Application {
         let issuer = provider.issuer.clone();
         let workers = provider.settings.workers;
         let data = web::Data::new(provider);
+        spawn_background_jobs(&data);
 
         let server = HttpServer::new(move || {
             App::new()
@@ -170,4 +171,53 @@ fn check_jwt_backend() -> anyhow::Result<()> {
     jsonwebtoken::crypto::CryptoProvider::try_get_default()
         .map(|_| ())
         .context("jsonwebtoken has no crypto provider: build with exactly one of aws_lc_rs or rust_crypto")
+}
+
+/// Re-reads the key set (a rotation on another instance shows here within the interval) and
+/// runs housekeeping. The jobs hold only a weak reference: they end with the server.
+fn spawn_background_jobs(data: &web::Data<Provider>) {
+    let weak = Arc::downgrade(&data.clone().into_inner());
+    let (reload_every, housekeep_every) = (
+        data.settings.key_reload_interval,
+        data.settings.housekeeping_interval,
+    );
+    tokio::spawn(async move {
+        let mut reload = tokio::time::interval(reload_every);
+        let mut housekeep = tokio::time::interval(housekeep_every);
+        reload.tick().await; // the key set was just loaded
+        loop {
+            let keys_due = tokio::select! {
+                _ = reload.tick() => true,
+                _ = housekeep.tick() => false,
+            };
+            let Some(provider) = weak.upgrade() else {
+                break;
+            };
+            if keys_due {
+                let worker = provider.clone();
+                if let Err(e) = provider
+                    .db(move |conn| Ok(worker.keys.reload(conn)))
+                    .await
+                    .and_then(|r| r.map_err(crate::oauth::OAuthError::internal))
+                {
+                    tracing::error!(error = ?e, "reloading the signing keys failed");
+                }
+            } else {
+                let ttl = provider.settings.refresh_token_ttl;
+                let result = provider
+                    .db(move |conn| {
+                        Ok(crate::oauth::housekeeping::run(
+                            conn,
+                            crate::domain::now(),
+                            ttl,
+                        )?)
+                    })
+                    .await;
+                match result {
+                    Ok(report) => tracing::info!(?report, "housekeeping done"),
+                    Err(e) => tracing::error!(error = ?e, "housekeeping failed"),
+                }
+            }
+        }
+    });
 }

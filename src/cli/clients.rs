@@ -4,7 +4,9 @@ use clap::Subcommand;
 
 use crate::config::Settings;
 use crate::domain::{ClientType, GrantType};
-use crate::oauth::clients::{self, NewClient};
+use crate::oauth::admin::clients as admin_clients;
+use crate::oauth::clients::NewClient;
+use crate::oauth::events::Actor;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
@@ -30,6 +32,17 @@ pub enum ClientsCommand {
         #[arg(long)]
         audience: Option<String>,
         /// Print the client as JSON, as the admin API shows it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and revoke the sessions it holds.
+    Delete {
+        client_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -59,13 +72,36 @@ pub fn run(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
                 audience,
             };
             let mut conn = super::connection(settings)?;
-            let client = clients::register(&mut conn, new)?;
+            let client = admin_clients::create(&mut conn, &Actor::cli(), new)?;
             super::print(json, &client, |c| {
                 println!("client_id: {}", c.client_id);
                 if let Some(secret) = &c.client_secret {
                     println!("client_secret: {secret}");
                     println!("(the secret is shown only now: store it safely)");
                 }
+            })
+        }
+        ClientsCommand::List { json } => {
+            let mut conn = super::connection(settings)?;
+            let clients = super::all_pages(|paging| Ok(admin_clients::list(&mut conn, paging)?))?;
+            super::print(json, &clients, |clients| {
+                for c in clients {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        c.client_id,
+                        c.client_type,
+                        c.name,
+                        c.grant_types.join(",")
+                    );
+                }
+            })
+        }
+        ClientsCommand::Delete { client_id, json } => {
+            let mut conn = super::connection(settings)?;
+            admin_clients::delete(&mut conn, &Actor::cli(), &client_id)?;
+            let done = serde_json::json!({ "deleted": client_id });
+            super::print(json, &done, |_| {
+                println!("deleted client {client_id}; its sessions are revoked")
             })
         }
     }

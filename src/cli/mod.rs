@@ -2,6 +2,8 @@
 //! Every command acts on the configured database directly, with or without a running server.
 
 mod clients;
+mod keys;
+mod sessions;
 mod users;
 
 use std::path::PathBuf;
@@ -34,6 +36,12 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
+    /// Revoke sessions.
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(cmd) => users::run(cmd, &settings),
         Command::Clients(cmd) => clients::run(cmd, &settings),
+        Command::Sessions(cmd) => sessions::run(cmd, &settings),
+        Command::Keys(cmd) => keys::run(cmd, &settings),
     }
 }
 
@@ -85,4 +95,23 @@ fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) -> 
         human(value);
     }
     Ok(())
+}
+
+/// Collects every page of an admin list.
+fn all_pages<T>(
+    mut page: impl FnMut(&crate::oauth::admin::Paging) -> anyhow::Result<crate::oauth::admin::Page<T>>,
+) -> anyhow::Result<Vec<T>> {
+    let mut paging = crate::oauth::admin::Paging {
+        limit: 1000,
+        cursor: None,
+    };
+    let mut all = Vec::new();
+    loop {
+        let p = page(&paging)?;
+        all.extend(p.items);
+        match p.next {
+            Some(next) => paging.cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }

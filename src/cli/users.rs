@@ -7,9 +7,11 @@ use clap::Subcommand;
 
 use crate::config::Settings;
 use crate::domain::{Email, Password, Username};
+use crate::oauth::admin::users::{self as admin_users, PatchUser};
+use crate::oauth::admin::AdminError;
+use crate::oauth::events::Actor;
 use crate::oauth::passwords;
-use crate::oauth::users::{self, NewUser};
-use crate::store::StoreError;
+use crate::oauth::users::NewUser;
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -26,6 +28,18 @@ pub enum UsersCommand {
         #[arg(long)]
         admin: bool,
         /// Print the user as JSON, as the admin API shows it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user (by id or username) and revoke all of the user's sessions.
+    Disable {
+        /// The user's id or username.
+        user: String,
         #[arg(long)]
         json: bool,
     },
@@ -49,25 +63,49 @@ pub fn run(cmd: UsersCommand, settings: &Settings) -> anyhow::Result<()> {
             let password = Password::parse(read_password(password_stdin)?)?;
             let hash = passwords::hash_blocking(password.expose())?;
             let mut conn = super::connection(settings)?;
-            let user = match users::create(
-                &mut conn,
-                NewUser {
-                    username,
-                    email,
-                    admin,
-                },
-                hash,
-            ) {
-                Err(StoreError::Conflict(_)) => bail!("a user with that username exists already"),
+            let new = NewUser {
+                username,
+                email,
+                admin,
+            };
+            let user = match admin_users::create(&mut conn, &Actor::cli(), new, hash) {
+                Err(AdminError::Conflict(_)) => bail!("a user with that username exists already"),
                 other => other?,
             };
             super::print(json, &user, |u| {
+                let role = if u.admin { ", admin" } else { "" };
+                println!("created user {} (id {}){role}", u.username, u.id);
+            })
+        }
+        UsersCommand::List { json } => {
+            let mut conn = super::connection(settings)?;
+            let users = super::all_pages(|paging| Ok(admin_users::list(&mut conn, paging)?))?;
+            super::print(json, &users, |users| {
+                for u in users {
+                    let mut flags = Vec::new();
+                    if u.admin {
+                        flags.push("admin");
+                    }
+                    if u.disabled {
+                        flags.push("disabled");
+                    }
+                    println!("{}\t{}\t{}", u.id, u.username, flags.join(","));
+                }
+            })
+        }
+        UsersCommand::Disable { user, json } => {
+            let mut conn = super::connection(settings)?;
+            let found = admin_users::find(&mut conn, &user)?;
+            let patch = PatchUser {
+                disabled: Some(true),
+                ..PatchUser::default()
+            };
+            let updated = admin_users::update(&mut conn, &Actor::cli(), &found.id, &patch, None)?;
+            super::print(json, &updated, |u| {
                 println!(
-                    "created user {} (id {}){}",
-                    u.username,
-                    u.id,
-                    if u.admin { ", admin" } else { "" }
-                );
+                    "disabled user {} (id {}); sessions revoked",
+                    u.username, u.id
+                )
             })
         }
     }
