@@ -153,6 +153,26 @@ impl TestApp {
         extra: &[(&str, &str)],
     ) -> TestApp {
         let settings = test_settings(&db.url, keys_dir.path(), extra);
+        Self::start(backend, settings, db, keys_dir).await
+    }
+
+    /// A further instance with `settings`: it owns a throwaway database handle and keys
+    /// directory of its own, and uses whatever `settings` names.
+    pub async fn spawn_settings(backend: Backend, settings: Settings) -> TestApp {
+        let placeholder = TestDb {
+            url: String::new(),
+            pg_name: None,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        Self::start(backend, settings, placeholder, tempfile::tempdir().unwrap()).await
+    }
+
+    async fn start(
+        backend: Backend,
+        settings: Settings,
+        db: TestDb,
+        keys_dir: tempfile::TempDir,
+    ) -> TestApp {
         let app = tessera::startup::Application::build(settings.clone())
             .await
             .expect("the application starts");
@@ -190,17 +210,92 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, username: &str, password: &str) -> String {
+        self.create_user_with(username, password, false).await
+    }
+
+    /// A user with the email `<username>@example.com`.
+    pub async fn create_user_with(&self, username: &str, password: &str, admin: bool) -> String {
         let (username, password) = (username.to_owned(), password.to_owned());
         self.with_db(move |conn| {
             let hash = tessera::oauth::passwords::hash_blocking(&password).unwrap();
+            let email = format!("{username}@example.com");
             let new = NewUser {
                 username: Username::parse(&username).unwrap(),
-                email: None,
-                admin: false,
+                email: Some(tessera::domain::Email::parse(&email).unwrap()),
+                admin,
             };
             tessera::oauth::users::create(conn, new, hash).unwrap().id
         })
         .await
+    }
+
+    /// An access token of a fresh admin user (`root`).
+    pub async fn admin_token(&self) -> String {
+        self.create_user_with("root", "root-password-1", true).await;
+        let client = self.confidential_client().await;
+        let login = self.login(&client, "root", "root-password-1").await;
+        login["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs `claims` with the server's own private key, as the server would: for tokens the
+    /// server would never issue itself (already expired, say).
+    pub fn sign_as_server(&self, typ: &str, claims: &Value) -> String {
+        use base64::Engine;
+        use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+        let b64 = |d: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
+        let pem_path = std::fs::read_dir(self.keys_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "pem"))
+            .unwrap();
+        let kid = pem_path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let pem = std::fs::read_to_string(&pem_path).unwrap();
+        let der = rsa::PrivateKey::from_pkcs8_pem(&pem)
+            .unwrap()
+            .to_pkcs8_der()
+            .unwrap();
+        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).unwrap();
+        let header = serde_json::json!({ "alg": "RS256", "typ": typ, "kid": kid });
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &rng,
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{input}.{}", b64(&sig))
+    }
+
+    /// A form POST authenticated as `client` (HTTP Basic).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        client: &ClientView,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth(&client.client_id, client.client_secret.as_deref())
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Introspects `token` as `client`, asserting a 200.
+    pub async fn introspect(&self, client: &ClientView, token: &str) -> Value {
+        let resp = self
+            .post_form("/oauth/introspect", client, &[("token", token)])
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
     }
 
     pub async fn create_client(&self, new: NewClient) -> ClientView {

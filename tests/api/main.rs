@@ -5,10 +5,14 @@
 #[macro_use]
 mod helpers;
 
+mod admin;
 mod cli;
 mod client_credentials;
 mod discovery;
 mod errors;
+mod housekeeping;
+mod instances;
 mod operations;
 mod password;
 mod refresh;
+mod revocation;
