@@ -105,6 +105,52 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn admin_commands_work_without_a_server(backend) {
+        let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
+        let alice = json(&tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin", "--json"], Some("correct horse battery\n")));
+        json(&tessera(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin", "--json"], Some("correct horse battery\n")));
+        let client = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "c", "--grant", "password", "--json"], None));
+
+        // users list
+        let users = json(&tessera(&db, keys.path(), &["users", "list", "--json"], None));
+        let mut names: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["alice", "bob"]);
+
+        // users disable, by username
+        let disabled = json(&tessera(&db, keys.path(), &["users", "disable", "alice", "--json"], None));
+        assert_eq!(disabled["id"], alice["id"]);
+        assert_eq!(disabled["disabled"], true);
+        assert!(!tessera(&db, keys.path(), &["users", "disable", "nobody"], None).status.success());
+
+        // sessions revoke: one of --user / --session is required; unknown ones fail.
+        assert!(!tessera(&db, keys.path(), &["sessions", "revoke"], None).status.success());
+        let revoked = json(&tessera(&db, keys.path(), &["sessions", "revoke", "--user", "bob", "--json"], None));
+        assert_eq!(revoked["sessions_revoked"], 0);
+        let unknown = tessera(&db, keys.path(), &["sessions", "revoke", "--session", "no-such-sid"], None);
+        assert!(one_line_error(&unknown).contains("no such session"));
+
+        // keys rotate: the first rotation waits for the activation delay; --immediate does not.
+        let key = json(&tessera(&db, keys.path(), &["keys", "rotate", "--json"], None));
+        let signs_from = chrono::DateTime::parse_from_rfc3339(key["signs_from"].as_str().unwrap()).unwrap();
+        assert!(signs_from > chrono::Utc::now() + chrono::TimeDelta::seconds(500));
+        let urgent = json(&tessera(&db, keys.path(), &["keys", "rotate", "--immediate", "--json"], None));
+        let signs_from = chrono::DateTime::parse_from_rfc3339(urgent["signs_from"].as_str().unwrap()).unwrap();
+        assert!(signs_from <= chrono::Utc::now());
+        assert!(keys.path().join(format!("{}.pem", urgent["kid"].as_str().unwrap())).exists());
+
+        // clients list and delete
+        let clients = json(&tessera(&db, keys.path(), &["clients", "list", "--json"], None));
+        assert_eq!(clients.as_array().unwrap().len(), 1);
+        assert!(clients[0].get("client_secret").is_none());
+        let id = client["client_id"].as_str().unwrap();
+        json(&tessera(&db, keys.path(), &["clients", "delete", id, "--json"], None));
+        assert_eq!(json(&tessera(&db, keys.path(), &["clients", "list", "--json"], None)), serde_json::json!([]));
+        assert!(one_line_error(&tessera(&db, keys.path(), &["clients", "delete", id], None)).contains("no such client"));
+    }
+}
+
 #[test]
 fn a_bad_setting_stops_start_up_naming_the_variable() {
     for (var, value) in [
