@@ -16,8 +16,8 @@ use crate::oauth::passwords::PasswordHasher;
 use crate::oauth::Provider;
 use crate::store;
 use crate::web::{
-    admin, body::MAX_BODY, discovery, errors, feed, health, introspect, middleware, revoke, token,
-    userinfo,
+    admin, body::MAX_BODY, discovery, drf, errors, feed, health, introspect, middleware, revoke,
+    token, userinfo,
 };
 
 pub struct Application {
@@ -97,6 +97,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/oauth/revocations", web::get().to(feed::revocations))
     .route("/userinfo", web::get().to(userinfo::userinfo))
+    .route("/api/token/", web::post().to(drf::obtain_pair))
+    .route("/api/token/refresh/", web::post().to(drf::refresh))
+    .route("/api/token/verify/", web::post().to(drf::verify))
+    .route("/api/token/blacklist/", web::post().to(drf::blacklist))
+    .route("/api-token-auth/", web::post().to(drf::obtain_api_token))
     .route("/userinfo", web::post().to(userinfo::userinfo))
     .service(
         web::scope("/admin")

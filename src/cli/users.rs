@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::domain::{Email, Password, Username};
 use crate::oauth::admin::users::{self as admin_users, PatchUser};
 use crate::oauth::admin::AdminError;
+use crate::oauth::django_import;
 use crate::oauth::events::Actor;
 use crate::oauth::passwords;
 use crate::oauth::users::NewUser;
@@ -28,6 +29,16 @@ pub enum UsersCommand {
         #[arg(long)]
         admin: bool,
         /// Print the user as JSON, as the admin API shows it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import users from `manage.py dumpdata auth.user` JSON. Django password hashes
+    /// (pbkdf2_sha256, argon2) are kept and replaced by argon2id at each user's first login.
+    /// Nothing is written if a record is invalid, unless --skip-invalid is given.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        skip_invalid: bool,
         #[arg(long)]
         json: bool,
     },
@@ -75,6 +86,39 @@ pub fn run(cmd: UsersCommand, settings: &Settings) -> anyhow::Result<()> {
             super::print(json, &user, |u| {
                 let role = if u.admin { ", admin" } else { "" };
                 println!("created user {} (id {}){role}", u.username, u.id);
+            })
+        }
+        UsersCommand::Import {
+            file,
+            skip_invalid,
+            json,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut conn = super::connection(settings)?;
+            let report = match django_import::import(&mut conn, &text, skip_invalid) {
+                Err(django_import::ImportError::Invalid(invalid)) => {
+                    for record in &invalid {
+                        eprintln!("{}: line {}: {}", file.display(), record.line, record.error);
+                    }
+                    bail!("{} invalid record(s); nothing was imported (use --skip-invalid to import the rest)", invalid.len());
+                }
+                other => other?,
+            };
+            for record in &report.invalid {
+                eprintln!(
+                    "{}: line {}: skipped: {}",
+                    file.display(),
+                    record.line,
+                    record.error
+                );
+            }
+            super::print(json, &report, |r| {
+                println!(
+                    "imported {} user(s), skipped {}",
+                    r.imported,
+                    r.invalid.len()
+                )
             })
         }
         UsersCommand::List { json } => {

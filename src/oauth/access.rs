@@ -60,3 +60,39 @@ pub async fn authenticate(provider: &Provider, token: &str) -> Result<Access, Be
         None => Err(BearerError::Invalid("the access token has been revoked")),
     }
 }
+
+/// A live DRF-style opaque token (`Authorization: Token KEY`).
+#[derive(Debug)]
+pub struct ApiTokenAccess {
+    pub session: crate::store::sessions::SessionRow,
+    pub user: UserRow,
+}
+
+/// Checks an opaque API token: known, session live, user enabled.
+pub async fn authenticate_api_token(
+    provider: &Provider,
+    key: &str,
+) -> Result<ApiTokenAccess, BearerError> {
+    // Our keys are 43 base64url characters; anything else cannot be one.
+    if key.len() != 43
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(BearerError::Invalid("the token is invalid"));
+    }
+    let hash = super::secrets::sha256(key.as_bytes());
+    let found = provider
+        .db(move |conn| {
+            let Some(session) = crate::store::api_tokens::find_session(conn, &hash)? else {
+                return Ok(None);
+            };
+            if session.revoked_at.is_some() {
+                return Ok(None);
+            }
+            let user = users::find_by_id(conn, &session.user_id)?.filter(|u| !u.disabled);
+            Ok(user.map(|user| ApiTokenAccess { session, user }))
+        })
+        .await?;
+    found.ok_or(BearerError::Invalid("the token is invalid or revoked"))
+}

@@ -67,7 +67,30 @@ pub async fn introspect(provider: &Provider, token: &str) -> Result<Introspectio
         Err(BearerError::Server(e)) => return Err(e),
         Err(BearerError::Invalid(_)) => {}
     }
+    if !token.contains('.') {
+        return introspect_api_token(provider, token).await;
+    }
     introspect_refresh(provider, token).await
+}
+
+/// An opaque DRF-style token: no `exp` (it never expires), no client.
+async fn introspect_api_token(provider: &Provider, key: &str) -> Result<Introspection, OAuthError> {
+    match access::authenticate_api_token(provider, key).await {
+        Ok(found) => Ok(Introspection {
+            active: true,
+            scope: Some(found.session.scope),
+            username: Some(found.user.username),
+            token_type: Some("Token"),
+            token_use: Some("api_token"),
+            iat: Some(found.session.created_at.and_utc().timestamp()),
+            sub: Some(found.user.id),
+            iss: Some(provider.issuer.clone()),
+            sid: Some(found.session.sid),
+            ..Introspection::default()
+        }),
+        Err(BearerError::Server(e)) => Err(e),
+        Err(BearerError::Invalid(_)) => Ok(Introspection::inactive()),
+    }
 }
 
 /// A refresh token is active while its row is unretired and unexpired, its session live and

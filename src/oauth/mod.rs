@@ -4,6 +4,8 @@
 pub mod access;
 pub mod admin;
 pub mod clients;
+pub mod django_import;
+pub mod drf;
 mod error;
 pub mod events;
 pub mod feed;

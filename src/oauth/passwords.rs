@@ -40,8 +40,62 @@ pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
+/// Checks a password against a stored hash: Tessera's argon2id, or a hash imported from
+/// Django (`pbkdf2_sha256$…`, `argon2$…`). Django's unusable passwords (`!…`) never match.
 fn verify_blocking(password: &str, hash: &str) -> bool {
-    argon2().verify_password(password.as_bytes(), hash).is_ok()
+    if let Some(django) = hash.strip_prefix("pbkdf2_sha256$") {
+        return verify_django_pbkdf2(password, django);
+    }
+    // Django stores argon2 as "argon2" followed by the PHC string ("$argon2id$v=19$…").
+    let phc = hash
+        .strip_prefix("argon2$")
+        .map_or(hash, |_| &hash["argon2".len()..]);
+    if !phc.starts_with("$argon2") {
+        return false;
+    }
+    argon2().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` (the part after the algorithm).
+fn verify_django_pbkdf2(password: &str, encoded: &str) -> bool {
+    use base64::Engine;
+    let mut parts = encoded.splitn(3, '$');
+    let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some(iterations) = iterations
+        .parse::<u32>()
+        .ok()
+        .and_then(std::num::NonZeroU32::new)
+    else {
+        return false;
+    };
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(expected) else {
+        return false;
+    };
+    aws_lc_rs::pbkdf2::verify(
+        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt.as_bytes(),
+        password.as_bytes(),
+        &expected,
+    )
+    .is_ok()
+}
+
+/// Whether a stored hash should be replaced by Tessera's own after a successful login.
+pub fn needs_rehash(hash: &str) -> bool {
+    !hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+}
+
+/// Whether `hash` is a form `verify` understands (for imports).
+pub fn is_supported_hash(hash: &str) -> bool {
+    let django_pbkdf2 = hash.strip_prefix("pbkdf2_sha256$").is_some_and(|rest| {
+        let parts: Vec<&str> = rest.splitn(3, '$').collect();
+        parts.len() == 3 && parts[0].parse::<u32>().is_ok_and(|n| n > 0)
+    });
+    django_pbkdf2 || hash.starts_with("argon2$argon2") || hash.starts_with("$argon2")
 }
 
 impl PasswordHasher {

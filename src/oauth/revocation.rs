@@ -13,7 +13,12 @@ use crate::store::sessions;
 /// Revokes the session behind `token`. Unknown, malformed and expired tokens are a success with
 /// nothing to do (RFC 7009 §2.2); a token of another client is refused.
 pub async fn revoke(provider: &Provider, client: &Client, token: &str) -> Result<(), OAuthError> {
-    let Some(sid) = session_of(provider, token) else {
+    let sid = match session_of(provider, token) {
+        Some(sid) => Some(sid),
+        None if !token.contains('.') => api_token_session(provider, token).await?,
+        None => None,
+    };
+    let Some(sid) = sid else {
         return Ok(());
     };
     let client_id = client.client_id.clone();
@@ -58,4 +63,12 @@ fn session_of(provider: &Provider, token: &str) -> Option<String> {
     keys.verify_for::<AccessClaims>(token, JwtType::Access, &provider.issuer, None)
         .ok()
         .and_then(|claims| claims.sid)
+}
+
+/// The session of an opaque API token, revoked or not.
+async fn api_token_session(provider: &Provider, key: &str) -> Result<Option<String>, OAuthError> {
+    let hash = super::secrets::sha256(key.as_bytes());
+    provider
+        .db(move |conn| Ok(crate::store::api_tokens::find_session(conn, &hash)?.map(|s| s.sid)))
+        .await
 }

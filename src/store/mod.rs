@@ -4,6 +4,7 @@
 //! one portable schema. Store functions are plain functions over `&mut DbConnection`, so the
 //! caller owns the transaction and they compose.
 
+pub mod api_tokens;
 pub mod clients;
 pub mod events;
 mod pool;

@@ -85,7 +85,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Binary,
+        sid -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_tokens -> sessions (sid));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     users,
     clients,
     sessions,

@@ -173,7 +173,10 @@ pub fn delete_finished(
         .filter(
             sessions::expires_at
                 .lt(now)
-                .or(sessions::last_used_at.lt(idle_before))
+                // Only JWT sessions end when idle; an opaque API token lives until revoked.
+                .or(sessions::last_used_at
+                    .lt(idle_before)
+                    .and(sessions::kind.eq("oauth")))
                 .or(sessions::revoked_at.is_not_null()),
         )
         .select(sessions::sid)

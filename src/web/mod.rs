@@ -5,6 +5,7 @@ pub mod admin;
 pub mod body;
 pub mod client_auth;
 pub mod discovery;
+pub mod drf;
 pub mod errors;
 pub mod feed;
 pub mod health;

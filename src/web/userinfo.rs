@@ -8,6 +8,14 @@ use crate::oauth::access::{self, BearerError};
 
 #[tracing::instrument(name = "userinfo", skip_all)]
 pub async fn userinfo(req: HttpRequest, provider: State) -> HttpResponse {
+    // DRF's `Authorization: Token KEY` for the opaque tokens of /api-token-auth/.
+    if let Some(key) = scheme_token(&req, "token") {
+        return match access::authenticate_api_token(&provider, key).await {
+            Ok(found) => claims_response(&found.user),
+            Err(BearerError::Invalid(why)) => invalid_token(why),
+            Err(BearerError::Server(e)) => super::errors::ApiError::OAuth(e).into_response(),
+        };
+    }
     let Some(token) = bearer_token(&req) else {
         // RFC 6750 §3.1: no credentials at all gets the challenge without an error code.
         return HttpResponse::Unauthorized()
@@ -42,10 +50,25 @@ pub fn invalid_token(description: &str) -> HttpResponse {
         .json(super::errors::error_body("invalid_token", description))
 }
 
+fn claims_response(user: &crate::store::users::UserRow) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "sub": user.id,
+            "preferred_username": user.username,
+            "email": user.email,
+        }))
+}
+
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1).
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    scheme_token(req, "bearer")
+}
+
+/// The credentials of an `Authorization` header of the given scheme (case-insensitive).
+fn scheme_token<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+    let (given, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
 }

@@ -9,6 +9,8 @@ mod admin;
 mod cli;
 mod client_credentials;
 mod discovery;
+mod django;
+mod drf;
 mod errors;
 mod housekeeping;
 mod instances;

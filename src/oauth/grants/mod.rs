@@ -2,8 +2,8 @@
 //! client is authenticated, then the grant's own module does the work.
 
 mod client_credentials;
-mod password;
-mod refresh_token;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
 
 use std::collections::HashMap;
 
@@ -121,7 +121,9 @@ pub async fn exchange(
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::exchange(provider, &client, &refresh_token, scope.as_deref()).await,
+        } => {
+            refresh_token::exchange(provider, Some(&client), &refresh_token, scope.as_deref()).await
+        }
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::exchange(provider, &client, scope.as_deref())
         }

@@ -32,7 +32,12 @@ pub async fn check_credentials(
         .await
         .map_err(OAuthError::internal)?;
     match user {
-        Some(user) if ok && !user.disabled => Ok(Some(user)),
+        Some(user) if ok && !user.disabled => {
+            if crate::oauth::passwords::needs_rehash(&user.password_hash) {
+                upgrade_hash(provider, &user.id, &password).await?;
+            }
+            Ok(Some(user))
+        }
         other => {
             provider.metrics.failed_logins.inc();
             let subject = other.map(|u| u.id);
@@ -86,4 +91,31 @@ pub async fn exchange(
         scope: scope.to_string(),
         id_token: None,
     })
+}
+
+/// Replaces an imported (Django) hash with Tessera's argon2id once the password is known.
+async fn upgrade_hash(
+    provider: &Provider,
+    user_id: &str,
+    password: &Password,
+) -> Result<(), OAuthError> {
+    let hash = provider
+        .passwords
+        .hash(password)
+        .await
+        .map_err(OAuthError::internal)?;
+    let id = user_id.to_owned();
+    provider
+        .db(move |conn| {
+            let changes = users::UserChanges {
+                password_hash: Some(hash),
+                updated_at: Some(crate::domain::now()),
+                ..Default::default()
+            };
+            users::update(conn, &id, &changes)?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(event = "password_rehashed", user_id = %user_id, "imported password hash replaced by argon2id");
+    Ok(())
 }

@@ -28,9 +28,11 @@ enum Rotation {
     SessionRevoked,
 }
 
+/// Rotates `token`. `client` is the authenticated client, or `None` at the
+/// simplejwt-compatible endpoint, whose sessions belong to no client.
 pub async fn exchange(
     provider: &Provider,
-    client: &Client,
+    client: Option<&Client>,
     token: &str,
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -59,7 +61,7 @@ pub async fn exchange(
         return Err(OAuthError::invalid_grant(INVALID));
     };
     // RFC 6749 §6: the token is bound to the client it was issued to.
-    if session.client_id.as_deref() != Some(client.client_id.as_str()) {
+    if session.client_id.as_deref() != client.map(|c| c.client_id.as_str()) {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
@@ -95,12 +97,11 @@ pub async fn exchange(
     };
 
     let audience = client
-        .audience
-        .as_deref()
+        .and_then(|c| c.audience.as_deref())
         .unwrap_or(&provider.settings.audience);
     let subject = Subject {
         user_id: &user.id,
-        client_id: Some(&client.client_id),
+        client_id: client.map(|c| c.client_id.as_str()),
         audience,
         scope: &scope,
     };
