@@ -37,38 +37,52 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        // RFC 6749 §5.1: token endpoint answers, errors included, must not be cached.
-        response.insert_header((header::CACHE_CONTROL, "no-store"));
-        response.insert_header((header::PRAGMA, "no-cache"));
         match self {
-            Self::OAuth(e) => {
-                if let OAuthError::Internal(cause) | OAuthError::Unavailable(cause) = e {
-                    tracing::error!(error = ?cause, "request failed");
-                }
-                if let OAuthError::InvalidClient(_) = e {
-                    // RFC 6749 §5.2: a 401 names the scheme the client should use.
-                    response.insert_header((
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static(r#"Basic realm="tessera""#),
-                    ));
-                }
-                if let OAuthError::Unavailable(_) = e {
-                    response.insert_header((header::RETRY_AFTER, "1"));
-                }
-                response.json(error_body(e.code(), e.description()))
-            }
-            Self::PayloadTooLarge => response.json(error_body(
-                "invalid_request",
-                "the request body is larger than 64 KiB",
-            )),
+            Self::OAuth(e) => oauth_response(e),
+            Self::PayloadTooLarge => payload_too_large(),
         }
     }
+}
+
+/// The RFC 6749 §5.2 response for `e`; the cause of a server error goes to the log only.
+pub fn oauth_response(e: &OAuthError) -> HttpResponse {
+    let mut response = HttpResponse::build(status_of(e));
+    // RFC 6749 §5.1: token endpoint answers, errors included, must not be cached.
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response.insert_header((header::PRAGMA, "no-cache"));
+    match e {
+        OAuthError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+        OAuthError::Unavailable(cause) => {
+            tracing::error!(error = ?cause, "request failed");
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        // RFC 6749 §5.2: a 401 names the scheme the client should use.
+        OAuthError::InvalidClient(_) => {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="tessera""#),
+            ));
+        }
+        _ => {}
+    }
+    response.json(error_body(e.code(), e.description()))
+}
+
+/// `413` with the contract's body, on every endpoint.
+pub fn payload_too_large() -> HttpResponse {
+    HttpResponse::PayloadTooLarge().json(error_body(
+        "invalid_request",
+        "the request body is larger than 64 KiB",
+    ))
 }
 
 impl ApiError {
     pub fn into_response(self) -> HttpResponse {
         self.error_response()
+    }
+
+    pub fn status_of_oauth(e: &OAuthError) -> StatusCode {
+        status_of(e)
     }
 }
 

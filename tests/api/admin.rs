@@ -11,7 +11,7 @@ use crate::helpers::{assert_oauth_error, unverified_parts, TestApp};
 
 const PW: &str = "correct horse battery";
 
-/// Every admin route. The ids need not exist: authorisation comes before any lookup.
+/// Every admin route; `admin_request` fills in `{user}`, `{client}` and `{sid}`.
 const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/users"),
     ("GET", "/admin/users"),
@@ -44,7 +44,7 @@ const EVENT_FIELDS: &[&str] = &["actor", "at", "detail", "kind", "seq", "subject
 backend_tests! {
     // ---------------------------------------------------------------- authorisation
 
-    async fn every_route_refuses_a_missing_garbage_or_expired_token_with_401(backend) {
+    async fn every_route_answers_401_to_a_missing_garbage_expired_or_refresh_token(backend) {
         // Arrange: real targets, so a request that got through would change something.
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;
@@ -62,8 +62,8 @@ backend_tests! {
         let live = app.sign_as_server("at+jwt", &with_times(&claims, now - 10, now + 300));
         assert_eq!(get(&app, "/admin/users", &live).await.status(), StatusCode::OK);
 
+        let refresh = login["refresh_token"].as_str();
         for route in ROUTES {
-            let refresh = login["refresh_token"].as_str();
             for (what, token) in [("no token", None), ("a garbage token", Some("not-a-jwt")), ("an expired token", Some(expired.as_str())), ("a refresh token", refresh)] {
                 // Act
                 let resp = admin_request(&app, *route, &ids, token).send().await.unwrap();
@@ -262,12 +262,8 @@ backend_tests! {
                 accepted.push(format!("{what} -> {} {}", resp.status(), resp.text().await.unwrap()));
             }
         }
-        // BUG: src/web/admin/mod.rs `json_body` hands the bytes straight to serde, whose derived
-        // struct impls also accept a JSON array (fields by position): `["bob", PW]` creates user
-        // bob, `[null, null, true]` makes alice an admin, `["array-client"]` registers a client.
-        // The admin API takes objects (CONTRACT §6) and malformed bodies must be 4xx (§7). Fix:
-        // parse to `serde_json::Value`, answer 400 invalid_request unless it is an object, then
-        // `T::deserialize(value)`.
+        // serde's derived struct impls would also take a JSON array, field by position
+        // (`["bob", PW]` would create bob): the admin API must take objects only.
         assert!(accepted.is_empty(), "non-object bodies were accepted:\n{}", accepted.join("\n"));
     }
 
@@ -285,11 +281,7 @@ backend_tests! {
 
         // Assert
         assert_admin_error(declared, 413, "invalid_request", "declared oversized body").await;
-        // BUG: src/web/admin/mod.rs `json_body` (the `Err(ApiError::PayloadTooLarge)` arm, and
-        // `From<ApiError> for AdminApiError`) turns a body that streams past 64 KiB into
-        // `AdminError::InvalidRequest`, i.e. 400, where CONTRACT §2 wants 413 on every endpoint
-        // (the middleware gets this right only when Content-Length is declared). Fix: give
-        // `AdminError` a `PayloadTooLarge` variant rendered as 413 invalid_request.
+        // The middleware catches a declared length; a streamed body is cut off while read.
         assert_admin_error(chunked, 413, "invalid_request", "chunked oversized body").await;
         assert_eq!(list_all(&app, "/admin/users", &admin, 100).await.len(), 1, "bob was not created");
     }
@@ -357,6 +349,9 @@ backend_tests! {
                 assert_eq!(get(&app, &format!("{path}?limit={limit}"), &admin).await.status(), StatusCode::OK, "{path}?limit={limit}");
             }
         }
+        // The events cursor is a sequence number; anything else is refused.
+        let garbage_cursor = get(&app, "/admin/events?cursor=not-a-cursor", &admin).await;
+        assert_admin_error(garbage_cursor, 400, "invalid_request", "events cursor").await;
     }
 
     async fn patch_changes_email_and_admin(backend) {
@@ -841,8 +836,7 @@ backend_tests! {
         let session_revoked = find("session_revoked");
         assert_eq!(session_revoked["subject"], revoked_sid.as_str());
         assert_eq!(session_revoked["actor"], format!("user:{admin_id}").as_str());
-        let kinds: Vec<&str> = ["login_failed", "refresh_token_reuse", "user_created", "session_revoked"].to_vec();
-        let order: Vec<i64> = kinds.iter().map(|k| find(k)["seq"].as_i64().unwrap()).collect();
+        let order: Vec<i64> = [login_failed, reuse, created, session_revoked].iter().map(|e| e["seq"].as_i64().unwrap()).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "in the order they happened: {order:?}");
 
         // 6. Paged with `limit`, the same events, each once.

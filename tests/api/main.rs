@@ -18,3 +18,4 @@ mod operations;
 mod password;
 mod refresh;
 mod revocation;
+mod verify;

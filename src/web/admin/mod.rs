@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 
 use super::body::{media_type, read_limited};
-use super::errors::{error_body, ApiError};
+use super::errors::{error_body, oauth_response, payload_too_large, ApiError};
 use super::{query_params, State};
 use crate::oauth::admin::{self, AdminError, Paging};
 use crate::oauth::events::Actor;
@@ -19,40 +19,48 @@ use crate::oauth::OAuthError;
 
 /// `AdminError` rendered as `{error, error_description}` with the contract's statuses.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct AdminApiError(#[from] AdminError);
+pub enum AdminApiError {
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error("request body too large")]
+    PayloadTooLarge,
+}
 
 impl From<ApiError> for AdminApiError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::OAuth(e) => Self(AdminError::Server(e)),
-            ApiError::PayloadTooLarge => Self(AdminError::InvalidRequest("too large".into())),
+            ApiError::OAuth(e) => Self::Admin(AdminError::Server(e)),
+            ApiError::PayloadTooLarge => Self::PayloadTooLarge,
         }
     }
 }
 
 impl From<OAuthError> for AdminApiError {
     fn from(e: OAuthError) -> Self {
-        Self(AdminError::Server(e))
+        Self::Admin(AdminError::Server(e))
     }
 }
 
 impl ResponseError for AdminApiError {
     fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            AdminError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            AdminError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            AdminError::InsufficientScope => StatusCode::FORBIDDEN,
-            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::Conflict(_) => StatusCode::CONFLICT,
-            AdminError::Server(e) => ApiError::OAuth(clone_server(e)).status_code(),
+        match self {
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Admin(AdminError::InvalidRequest(_)) => StatusCode::BAD_REQUEST,
+            Self::Admin(AdminError::InvalidToken(_)) => StatusCode::UNAUTHORIZED,
+            Self::Admin(AdminError::InsufficientScope) => StatusCode::FORBIDDEN,
+            Self::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
+            Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Admin(AdminError::Server(e)) => ApiError::status_of_oauth(e),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let description = self.0.to_string();
-        let (code, challenge) = match &self.0 {
-            AdminError::InvalidRequest(_) => ("invalid_request", None),
+        let error = match self {
+            Self::PayloadTooLarge => return payload_too_large(),
+            Self::Admin(AdminError::Server(e)) => return oauth_response(e),
+            Self::Admin(error) => error,
+        };
+        let (code, challenge) = match error {
             AdminError::InvalidToken(_) => (
                 "invalid_token",
                 Some(r#"Bearer realm="tessera", error="invalid_token""#),
@@ -63,7 +71,7 @@ impl ResponseError for AdminApiError {
             ),
             AdminError::NotFound(_) => ("not_found", None),
             AdminError::Conflict(_) => ("conflict", None),
-            AdminError::Server(e) => return ApiError::OAuth(clone_server(e)).error_response(),
+            _ => ("invalid_request", None),
         };
         let mut response = HttpResponse::build(self.status_code());
         if let Some(challenge) = challenge {
@@ -72,16 +80,7 @@ impl ResponseError for AdminApiError {
                 HeaderValue::from_static(challenge),
             ));
         }
-        response.json(error_body(code, &description))
-    }
-}
-
-/// Server-side failures keep their cause for the log; the response says nothing of it.
-fn clone_server(e: &OAuthError) -> OAuthError {
-    match e {
-        OAuthError::Unavailable(cause) => OAuthError::Unavailable(anyhow::anyhow!("{cause:#}")),
-        OAuthError::Internal(cause) => OAuthError::Internal(anyhow::anyhow!("{cause:#}")),
-        other => OAuthError::Internal(anyhow::anyhow!("{other}")),
+        response.json(error_body(code, &error.to_string()))
     }
 }
 
@@ -101,15 +100,15 @@ pub async fn json_body<T: DeserializeOwned>(
     if media_type(req).as_deref() != Some("application/json") {
         return Err(AdminError::InvalidRequest("the body must be application/json".into()).into());
     }
-    let body = match read_limited(payload).await {
-        Ok(body) => body,
-        Err(ApiError::PayloadTooLarge) => {
-            return Err(AdminError::InvalidRequest("the body is larger than 64 KiB".into()).into())
-        }
-        Err(e) => return Err(e.into()),
-    };
-    serde_json::from_slice(&body)
-        .map_err(|e| AdminError::InvalidRequest(format!("invalid JSON body: {e}")).into())
+    let body = read_limited(payload).await?;
+    let invalid = |why: String| AdminApiError::from(AdminError::InvalidRequest(why));
+    // Parse to a value first: serde would otherwise fill a struct from a JSON array by position.
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
+    if !value.is_object() {
+        return Err(invalid("the body must be a JSON object".into()));
+    }
+    T::deserialize(value).map_err(|e| invalid(format!("invalid JSON body: {e}")))
 }
 
 pub fn paging(req: &HttpRequest) -> Result<Paging, AdminApiError> {

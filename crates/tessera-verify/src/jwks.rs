@@ -1,0 +1,246 @@
+//! The JWKS cache: fetched lazily, kept per `Cache-Control: max-age` within bounds,
+//! revalidated with `ETag`, refetched at most once per cooldown for an unknown `kid`, with one
+//! fetch in flight however many requests wait on it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+use crate::http::{HttpClient, Request};
+use crate::Error;
+
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    pub min_ttl: Duration,
+    pub max_ttl: Duration,
+    /// Least time between two fetches triggered by an unknown `kid` or a failed refresh.
+    pub refetch_cooldown: Duration,
+    /// How long past its freshness the cached set still verifies when the issuer is down.
+    pub max_stale: Duration,
+}
+
+struct KeySet {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fresh_until: Instant,
+    etag: Option<String>,
+}
+
+pub struct JwksCache {
+    source: Source,
+    http: Arc<dyn HttpClient>,
+    policy: CachePolicy,
+    current: RwLock<Option<Arc<KeySet>>>,
+    /// Held while fetching: callers that arrive meanwhile wait and reuse the result.
+    fetching: tokio::sync::Mutex<Option<Instant>>,
+    fetches: AtomicU64,
+}
+
+pub enum Source {
+    Url(String),
+    /// Discover `jwks_uri` from the issuer's metadata at the first fetch.
+    Discovery {
+        issuer: String,
+        found: tokio::sync::OnceCell<String>,
+    },
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+impl JwksCache {
+    pub fn new(source: Source, http: Arc<dyn HttpClient>, policy: CachePolicy) -> Self {
+        Self {
+            source,
+            http,
+            policy,
+            current: RwLock::new(None),
+            fetching: tokio::sync::Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the JWKS was requested from the issuer.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        self.current.read().expect("jwks lock poisoned").clone()
+    }
+
+    /// The key for `kid`. Steady state: a read lock and a map lookup, no I/O.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, Error> {
+        let seen = self.snapshot();
+        if let Some(set) = &seen {
+            if Instant::now() < set.fresh_until {
+                if let Some(key) = set.keys.get(kid) {
+                    return Ok(key.clone());
+                }
+                // A kid we have not seen may be a new key: refetch, at most once per cooldown.
+            }
+        }
+        let set = self.refresh(seen).await?;
+        set.keys.get(kid).cloned().ok_or(Error::UnknownKey)
+    }
+
+    /// Fetches (or revalidates) the set, unless another caller replaced `seen` while this one
+    /// waited for the lock, or the cooldown forbids it. Falls back to a stale set within
+    /// `max_stale` when the issuer fails.
+    async fn refresh(&self, seen: Option<Arc<KeySet>>) -> Result<Arc<KeySet>, Error> {
+        let mut last_fetch = self.fetching.lock().await;
+        let now = Instant::now();
+        let cached = self.snapshot();
+        if let Some(set) = &cached {
+            let replaced = !seen.as_ref().is_some_and(|s| Arc::ptr_eq(s, set));
+            if replaced && now < set.fresh_until {
+                return Ok(set.clone());
+            }
+        }
+        if let (Some(set), Some(last)) = (&cached, *last_fetch) {
+            // Too soon after the last fetch for another one.
+            if now.duration_since(last) < self.policy.refetch_cooldown {
+                return self.usable(set, now);
+            }
+        }
+        *last_fetch = Some(now);
+        match self.fetch(cached.as_deref()).await {
+            Ok(set) => {
+                let set = Arc::new(set);
+                *self.current.write().expect("jwks lock poisoned") = Some(set.clone());
+                Ok(set)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "JWKS fetch failed");
+                match &cached {
+                    Some(set) => self.usable(set, now).map_err(|_| e),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// A cached set, if still within its freshness plus the allowed staleness.
+    fn usable(&self, set: &Arc<KeySet>, now: Instant) -> Result<Arc<KeySet>, Error> {
+        if now < set.fresh_until + self.policy.max_stale {
+            Ok(set.clone())
+        } else {
+            Err(Error::KeysUnavailable(
+                "the cached keys are too old and the issuer cannot be reached".into(),
+            ))
+        }
+    }
+
+    async fn jwks_url(&self) -> Result<String, Error> {
+        match &self.source {
+            Source::Url(url) => Ok(url.clone()),
+            Source::Discovery { issuer, found } => found
+                .get_or_try_init(|| async {
+                    let url = format!("{issuer}/.well-known/openid-configuration");
+                    let response = self
+                        .http
+                        .send(Request {
+                            url,
+                            ..Request::default()
+                        })
+                        .await
+                        .map_err(Error::KeysUnavailable)?;
+                    if response.status != 200 {
+                        return Err(Error::KeysUnavailable(format!(
+                            "discovery answered {}",
+                            response.status
+                        )));
+                    }
+                    let meta: serde_json::Value = serde_json::from_slice(&response.body)
+                        .map_err(|_| Error::Upstream("discovery document is not JSON".into()))?;
+                    if meta["issuer"] != issuer.as_str() {
+                        return Err(Error::Upstream("discovery names another issuer".into()));
+                    }
+                    meta["jwks_uri"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Error::Upstream("discovery has no jwks_uri".into()))
+                })
+                .await
+                .cloned(),
+        }
+    }
+
+    async fn fetch(&self, cached: Option<&KeySet>) -> Result<KeySet, Error> {
+        let url = self.jwks_url().await?;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let request = Request {
+            url,
+            if_none_match: cached.and_then(|c| c.etag.clone()),
+            ..Request::default()
+        };
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(Error::KeysUnavailable)?;
+        let ttl = self.ttl(response.cache_control.as_deref());
+        let fresh_until = Instant::now() + ttl;
+        match (response.status, cached) {
+            (304, Some(cached)) => Ok(KeySet {
+                keys: cached.keys.clone(),
+                fresh_until,
+                etag: response.etag.or_else(|| cached.etag.clone()),
+            }),
+            (200, _) => Ok(KeySet {
+                keys: parse_keys(&response.body)?,
+                fresh_until,
+                etag: response.etag,
+            }),
+            (status, _) => Err(Error::KeysUnavailable(format!(
+                "the JWKS endpoint answered {status}"
+            ))),
+        }
+    }
+
+    /// `max-age` clamped into the policy's bounds; the minimum when absent.
+    fn ttl(&self, cache_control: Option<&str>) -> Duration {
+        let max_age = cache_control.and_then(|cc| {
+            cc.split(',')
+                .filter_map(|d| d.trim().strip_prefix("max-age="))
+                .find_map(|v| v.trim().parse::<u64>().ok())
+        });
+        let ttl = max_age.map_or(self.policy.min_ttl, Duration::from_secs);
+        ttl.clamp(self.policy.min_ttl, self.policy.max_ttl)
+    }
+}
+
+/// RSA signing keys for RS256 with a `kid`; everything else is ignored.
+fn parse_keys(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, Error> {
+    let jwks: Jwks = serde_json::from_slice(body)
+        .map_err(|_| Error::Upstream("the JWKS is not valid JSON".into()))?;
+    let mut keys = HashMap::new();
+    for jwk in jwks.keys {
+        let usable = jwk.kty == "RSA"
+            && jwk.use_.as_deref().is_none_or(|u| u == "sig")
+            && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
+        let (Some(kid), Some(n), Some(e), true) = (jwk.kid, jwk.n, jwk.e, usable) else {
+            continue;
+        };
+        if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+            keys.insert(kid, Arc::new(key));
+        }
+    }
+    Ok(keys)
+}
