@@ -16,8 +16,8 @@ use crate::oauth::passwords::PasswordHasher;
 use crate::oauth::Provider;
 use crate::store;
 use crate::web::{
-    admin, body::MAX_BODY, discovery, drf, errors, feed, health, introspect, middleware, revoke,
-    token, userinfo,
+    admin, authorize, body::MAX_BODY, discovery, drf, errors, feed, health, introspect, middleware,
+    revoke, token, userinfo,
 };
 
 pub struct Application {
@@ -97,6 +97,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/oauth/revocations", web::get().to(feed::revocations))
     .route("/userinfo", web::get().to(userinfo::userinfo))
+    .route("/oauth/authorize", web::get().to(authorize::authorize))
+    .route("/oauth/authorize/login", web::post().to(authorize::login))
+    .route(
+        "/oauth/authorize/consent",
+        web::post().to(authorize::consent),
+    )
+    .route("/oauth/logout", web::get().to(authorize::logout))
+    .route("/oauth/logout", web::post().to(authorize::logout))
     .route("/api/token/", web::post().to(drf::obtain_pair))
     .route("/api/token/refresh/", web::post().to(drf::refresh))
     .route("/api/token/verify/", web::post().to(drf::verify))

@@ -31,6 +31,9 @@ pub enum ClientsCommand {
         /// The `aud` of this client's access tokens (default: TESSERA_AUDIENCE).
         #[arg(long)]
         audience: Option<String>,
+        /// The operator's own client: its users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
         /// Print the client as JSON, as the admin API shows it.
         #[arg(long)]
         json: bool,
@@ -57,6 +60,7 @@ pub fn run(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
             redirect_uris,
             scopes,
             audience,
+            first_party,
             json,
         } => {
             let new = NewClient {
@@ -70,6 +74,7 @@ pub fn run(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
                 redirect_uris,
                 scopes,
                 audience,
+                first_party,
             };
             let mut conn = super::connection(settings)?;
             let client = admin_clients::create(&mut conn, &Actor::cli(), new)?;

@@ -20,6 +20,8 @@ pub struct Client {
     pub scopes: Scope,
     pub audience: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Skips the consent page.
+    pub first_party: bool,
     secret_hash: Option<Vec<u8>>,
 }
 
@@ -53,6 +55,7 @@ impl Client {
             scopes: self.scopes.tokens().map(str::to_owned).collect(),
             audience: self.audience.clone(),
             created_at: crate::oauth::users::rfc3339(self.created_at),
+            first_party: self.first_party,
             client_secret: None,
         }
     }
@@ -70,6 +73,8 @@ pub struct ClientView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     pub created_at: String,
+    /// Tessera's addition: first-party clients skip the consent page.
+    pub first_party: bool,
     /// Only in the answer to a registration: the one time the secret is shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -97,6 +102,7 @@ impl TryFrom<ClientRow> for Client {
             name: row.name,
             audience: row.audience,
             created_at: row.created_at,
+            first_party: row.first_party,
             secret_hash: row.secret_hash,
         })
     }
@@ -112,6 +118,7 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub audience: Option<String>,
+    pub first_party: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +182,7 @@ pub fn register(conn: &mut DbConnection, new: NewClient) -> Result<ClientView, C
         scopes: scopes.to_string(),
         audience: new.audience,
         created_at: crate::domain::now(),
+        first_party: new.first_party,
     };
     store::insert(conn, &row)?;
     let client = Client::try_from(row).map_err(|e| ClientError::Invalid(e.to_string()))?;

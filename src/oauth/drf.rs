@@ -54,7 +54,7 @@ pub async fn obtain_pair(
         audience: &provider.settings.audience,
         scope: &scope,
     };
-    let pair = sessions::start(provider, subject, "oauth", true)
+    let pair = sessions::start(provider, subject, "oauth", true, None)
         .await
         .map_err(DrfError::Server)?;
     let (refresh, _) = pair.refresh.expect("a refresh token was asked for");
@@ -135,6 +135,7 @@ pub async fn obtain_api_token(
         access_expires_at: now,
         revoked_at: None,
         revoked_reason: None,
+        browser_session: None,
     };
     provider
         .db(move |conn| {

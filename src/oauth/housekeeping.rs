@@ -7,7 +7,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::store::{refresh_tokens, revocations, sessions, DbConnection, StoreError};
+use crate::store::{browser, refresh_tokens, revocations, sessions, DbConnection, StoreError};
 
 const BATCH: i64 = 500;
 
@@ -16,6 +16,7 @@ pub struct Report {
     pub refresh_tokens: usize,
     pub sessions: usize,
     pub revocations: usize,
+    pub authorization_codes: usize,
 }
 
 /// Runs one pass as of `now`. `refresh_ttl` bounds how long an idle session can be refreshed.
@@ -29,6 +30,11 @@ pub fn run(
     report.refresh_tokens = drain(|| refresh_tokens::delete_expired(conn, now, BATCH))?;
     report.sessions = drain(|| sessions::delete_finished(conn, now, idle_before, BATCH))?;
     report.revocations = drain(|| revocations::delete_expired(conn, now, BATCH))?;
+    // A used code is kept a day past its expiry, so a late replay still finds (and revokes)
+    // the session it started.
+    let codes_before = now - TimeDelta::days(1);
+    report.authorization_codes =
+        drain(|| browser::delete_expired_codes(conn, codes_before, BATCH))?;
     Ok(report)
 }
 

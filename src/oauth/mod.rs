@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod admin;
+pub mod authorize;
+pub mod browser;
 pub mod clients;
 pub mod django_import;
 pub mod drf;
@@ -40,6 +42,8 @@ pub struct Provider {
     pub keys: KeyStore,
     pub passwords: PasswordHasher,
     pub metrics: Arc<Metrics>,
+    /// Failed browser sign-ins, per account and per address.
+    pub login_throttle: browser::LoginThrottle,
 }
 
 impl Provider {
@@ -58,6 +62,8 @@ impl Provider {
             keys,
             passwords,
             metrics,
+            // Five failures per account, fifty per address, in any fifteen minutes.
+            login_throttle: browser::LoginThrottle::new(std::time::Duration::from_secs(900), 5, 50),
         }
     }
 

@@ -104,11 +104,14 @@ pub fn sign_pair(
 }
 
 /// Starts a session at a successful login and returns its first token pair.
+/// `browser_session` is the sign-in cookie's hash when the login came through the browser, so
+/// logging out there ends this session too.
 pub async fn start(
     provider: &Provider,
     subject: Subject<'_>,
     kind: &'static str,
     with_refresh: bool,
+    browser_session: Option<Vec<u8>>,
 ) -> Result<TokenPair, OAuthError> {
     let now = crate::domain::now();
     let sid = uuid::Uuid::now_v7().to_string();
@@ -128,6 +131,7 @@ pub async fn start(
         access_expires_at: pair.access_expires_at,
         revoked_at: None,
         revoked_reason: None,
+        browser_session,
     };
     let row = pair.refresh.as_ref().map(|(_, row)| row.clone());
     provider

@@ -38,6 +38,22 @@ pub struct RefreshClaims {
     pub user_id: String,
 }
 
+/// Claims of an OpenID Connect ID token (OIDC Core §2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The client's id.
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub sid: String,
+    pub azp: String,
+}
+
 pub const ACCESS: &str = "access";
 pub const REFRESH: &str = "refresh";
 

@@ -20,6 +20,8 @@ pub struct ClientRow {
     pub scopes: String,
     pub audience: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Skips the consent page (the client is the operator's own).
+    pub first_party: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, client: &ClientRow) -> Result<(), StoreError> {

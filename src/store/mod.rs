@@ -5,6 +5,7 @@
 //! caller owns the transaction and they compose.
 
 pub mod api_tokens;
+pub mod browser;
 pub mod clients;
 pub mod events;
 mod pool;

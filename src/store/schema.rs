@@ -24,6 +24,7 @@ diesel::table! {
         scopes -> Text,
         audience -> Nullable<Text>,
         created_at -> Timestamp,
+        first_party -> Bool,
     }
 }
 
@@ -40,6 +41,7 @@ diesel::table! {
         access_expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoked_reason -> Nullable<Text>,
+        browser_session -> Nullable<Binary>,
     }
 }
 
@@ -95,8 +97,48 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> sessions (sid));
 
+diesel::table! {
+    browser_sessions (id_hash) {
+        id_hash -> Binary,
+        user_id -> Text,
+        auth_time -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Binary,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        auth_time -> Timestamp,
+        browser_session -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        sid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    browser_sessions,
+    authorization_codes,
+    consents,
     users,
     clients,
     sessions,

@@ -25,6 +25,8 @@ pub struct SessionRow {
     pub access_expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_reason: Option<String>,
+    /// The SHA-256 of the browser session (sign-in cookie) it was started from, if any.
+    pub browser_session: Option<Vec<u8>>,
 }
 
 pub fn insert(conn: &mut DbConnection, session: &SessionRow) -> Result<(), StoreError> {

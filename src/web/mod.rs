@@ -2,6 +2,7 @@
 //! and call one `oauth::` function.
 
 pub mod admin;
+pub mod authorize;
 pub mod body;
 pub mod client_auth;
 pub mod discovery;
@@ -11,6 +12,7 @@ pub mod feed;
 pub mod health;
 pub mod introspect;
 pub mod middleware;
+pub mod pages;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -27,14 +27,17 @@ pub async fn userinfo(req: HttpRequest, provider: State) -> HttpResponse {
     };
     match access::authenticate(&provider, token).await {
         Ok(access::Access {
-            user: Some(user), ..
-        }) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(serde_json::json!({
-                "sub": user.id,
-                "preferred_username": user.username,
-                "email": user.email,
-            })),
+            user: Some(user),
+            claims,
+        }) => {
+            let scope: Vec<&str> = claims.scope.split(' ').collect();
+            if scope.contains(&"openid") {
+                oidc_claims_response(&user, &scope)
+            } else {
+                // Tokens from before OpenID Connect (password grant, DRF): the basic claims.
+                claims_response(&user)
+            }
+        }
         Ok(_) => invalid_token("the token does not belong to a user"),
         Err(BearerError::Invalid(why)) => invalid_token(why),
         Err(BearerError::Server(e)) => super::errors::ApiError::OAuth(e).into_response(),
@@ -58,6 +61,22 @@ fn claims_response(user: &crate::store::users::UserRow) -> HttpResponse {
             "preferred_username": user.username,
             "email": user.email,
         }))
+}
+
+/// OIDC Core §5.4: `sub` always; `profile` adds the username, `email` the address.
+fn oidc_claims_response(user: &crate::store::users::UserRow, scope: &[&str]) -> HttpResponse {
+    let mut claims = serde_json::json!({ "sub": user.id });
+    if scope.contains(&"profile") {
+        claims["preferred_username"] = user.username.clone().into();
+    }
+    if scope.contains(&"email") {
+        claims["email"] = user.email.clone().into();
+        // Tessera does not verify addresses.
+        claims["email_verified"] = false.into();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(claims)
 }
 
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1).

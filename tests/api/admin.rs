@@ -123,6 +123,7 @@ backend_tests! {
                 redirect_uris: vec![],
                 scopes: vec!["admin".into()],
                 audience: None,
+                first_party: false,
             })
             .await;
         let token = ok_json(app.post_token(Some(&ops), &[("grant_type", "client_credentials"), ("scope", "admin")]).await, 200).await;
@@ -508,7 +509,7 @@ backend_tests! {
         assert_eq!(resp.status(), StatusCode::CREATED);
         assert_eq!(resp.headers()["cache-control"], "no-store");
         let created: Value = resp.json().await.unwrap();
-        let expected_fields = set(&["audience", "client_id", "client_secret", "client_type", "created_at", "grant_types", "name", "redirect_uris", "scopes"]);
+        let expected_fields = set(&["audience", "client_id", "client_secret", "client_type", "created_at", "first_party", "grant_types", "name", "redirect_uris", "scopes"]);
         assert_eq!(keys_of(&created), expected_fields, "{created}");
         assert_eq!(created["name"], "billing");
         assert_eq!(created["client_type"], "confidential");

@@ -35,6 +35,7 @@ backend_tests! {
                 redirect_uris: vec![],
                 scopes: vec!["reports:read".into(), "admin".into()],
                 audience: Some("reports-api".into()),
+                first_party: false,
             })
             .await;
 
@@ -63,6 +64,7 @@ backend_tests! {
                     redirect_uris: vec![],
                     scopes: vec![],
                     audience: None,
+                    first_party: false,
                 })
                 .map(|_| ())
                 .map_err(|e| e.to_string())

@@ -16,7 +16,7 @@ backend_tests! {
         let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
             (post().form(&[("username", "alice")]), 400, "invalid_request"),
             (post().form(&[("grant_type", "implicit")]), 400, "unsupported_grant_type"),
-            (post().form(&[("grant_type", "authorization_code"), ("code", "x")]), 400, "unsupported_grant_type"),
+            (post().form(&[("grant_type", "authorization_code"), ("code", "x")]), 400, "unauthorized_client"),
             (post().form(&[("grant_type", "password"), ("username", "alice")]), 400, "invalid_request"),
             (post().form(&[("grant_type", "refresh_token")]), 400, "invalid_request"),
             // RFC 6749 §3.1: no parameter twice.

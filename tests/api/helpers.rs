@@ -316,6 +316,7 @@ impl TestApp {
             redirect_uris: vec![],
             scopes: vec!["read".into(), "write".into()],
             audience: None,
+            first_party: false,
         })
         .await
     }

@@ -35,7 +35,7 @@ backend_tests! {
         //    still needs the retired one).
         let later = tessera::domain::now() + TimeDelta::minutes(6);
         let report = app.with_db(move |conn| housekeeping::run(conn, later, ttl).unwrap()).await;
-        assert_eq!(report, Report { refresh_tokens: 0, sessions: 1, revocations: 1 });
+        assert_eq!(report, Report { refresh_tokens: 0, sessions: 1, revocations: 1, authorization_codes: 0 });
         assert_eq!(counts(&app).await, (1, 2, 0));
         let remaining: String = app.with_db(|conn| sessions::table.select(sessions::sid).first(conn).unwrap()).await;
         assert_eq!(remaining, live_sid);

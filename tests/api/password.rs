@@ -82,6 +82,7 @@ backend_tests! {
                 redirect_uris: vec![],
                 scopes: vec!["read".into()],
                 audience: None,
+                first_party: false,
             })
             .await;
         assert!(client.client_secret.is_none());
@@ -158,6 +159,7 @@ backend_tests! {
                 redirect_uris: vec![],
                 scopes: vec![],
                 audience: Some("billing-api".into()),
+                first_party: false,
             })
             .await;
         app.create_user("alice", "correct horse battery").await;
@@ -181,6 +183,7 @@ backend_tests! {
                 redirect_uris: vec![],
                 scopes: vec![],
                 audience: None,
+                first_party: false,
             })
             .await;
         app.create_user("alice", "correct horse battery").await;

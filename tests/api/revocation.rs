@@ -197,6 +197,7 @@ backend_tests! {
                         sid: sid.clone(), user_id: "u".into(), client_id: None, kind: "oauth".into(), scope: String::new(),
                         created_at: now, last_used_at: now, expires_at: now + chrono::TimeDelta::days(1),
                         access_expires_at, revoked_at: None, revoked_reason: None,
+                        browser_session: None,
                     })?;
                     sessions::revoke(conn, &sid, now, "test")?;
                 }

@@ -24,6 +24,8 @@ pub struct CreateClient {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub audience: Option<String>,
+    #[serde(default)]
+    pub first_party: bool,
 }
 
 fn confidential() -> String {
@@ -49,6 +51,7 @@ impl CreateClient {
             redirect_uris: self.redirect_uris,
             scopes: self.scopes,
             audience: self.audience,
+            first_party: self.first_party,
         })
     }
 }

@@ -1,8 +1,11 @@
 //! The token endpoint (RFC 6749 §3.2): the request is parsed into one variant per grant, the
 //! client is authenticated, then the grant's own module does the work.
 
+mod authorization_code;
 mod client_credentials;
 pub(crate) mod password;
+
+pub use password::check_credentials;
 pub(crate) mod refresh_token;
 
 use std::collections::HashMap;
@@ -59,6 +62,11 @@ pub enum TokenRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
 }
 
 impl TokenRequest {
@@ -78,9 +86,14 @@ impl TokenRequest {
                 scope,
             }),
             Ok(GrantType::ClientCredentials) => Ok(Self::ClientCredentials { scope }),
-            Ok(GrantType::AuthorizationCode) | Err(_) => Err(OAuthError::UnsupportedGrantType(
-                format!("grant_type {grant:?} is not supported"),
-            )),
+            Ok(GrantType::AuthorizationCode) => Ok(Self::AuthorizationCode {
+                code: params.require("code")?,
+                redirect_uri: params.take("redirect_uri"),
+                code_verifier: params.take("code_verifier"),
+            }),
+            Err(_) => Err(OAuthError::UnsupportedGrantType(format!(
+                "grant_type {grant:?} is not supported"
+            ))),
         }
     }
 
@@ -89,6 +102,7 @@ impl TokenRequest {
             Self::Password { .. } => GrantType::Password,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
         }
     }
 }
@@ -126,6 +140,20 @@ pub async fn exchange(
         }
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::exchange(provider, &client, scope.as_deref())
+        }
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::exchange(
+                provider,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
         }
     }?;
     provider

@@ -81,7 +81,7 @@ pub async fn exchange(
     };
     // A refresh token only for clients that may use it.
     let with_refresh = client.allows(GrantType::RefreshToken);
-    let pair = sessions::start(provider, subject, "oauth", with_refresh).await?;
+    let pair = sessions::start(provider, subject, "oauth", with_refresh, None).await?;
     tracing::info!(event = "login", user_id = %user.id, client_id = %client.client_id, sid = %pair.sid);
     Ok(TokenResponse {
         access_token: pair.access_token,
