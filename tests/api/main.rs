@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin;
 mod authorize;
+mod browser;
 mod cli;
 mod client_credentials;
 mod discovery;
