@@ -36,8 +36,7 @@ pub struct ErrorPage<'a> {
 pub struct SignedOutPage;
 
 /// An HTML response that no cache keeps and no other site frames.
-pub fn html(status: StatusCode, page: &impl Template) -> actix_web::HttpResponseBuilder {
-    let _ = page;
+fn html(status: StatusCode) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     builder
         .content_type("text/html; charset=utf-8")
@@ -55,7 +54,7 @@ pub fn html(status: StatusCode, page: &impl Template) -> actix_web::HttpResponse
 /// Renders `page` with `status`.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
-        Ok(body) => html(status, page).body(body),
+        Ok(body) => html(status).body(body),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
             HttpResponse::InternalServerError().finish()
