@@ -41,6 +41,8 @@ impl ResponseError for Rejection {
         match &self.error {
             Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
             e if e.is_token_error() || self.no_token => StatusCode::UNAUTHORIZED,
+            // The service's own mistake (no verifier registered), not the issuer's.
+            Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -57,7 +59,7 @@ impl ResponseError for Rejection {
             e if e.is_token_error() => (Some("invalid_token"), e.to_string()),
             _ => (None, "the token cannot be verified right now".to_owned()),
         };
-        if status != StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             // RFC 6750 §3: no error code when the request had no credentials at all.
             let challenge = match code {
                 Some(code) => {

@@ -1,5 +1,6 @@
 //! RFC 7662 introspection, for opaque `Token` keys (DRF authtoken) and for services that want
-//! a per-request check. Answers are cached briefly, keyed by the token's SHA-256.
+//! a per-request check. Answers are cached briefly, keyed by the token's SHA-256; refresh
+//! tokens are reported inactive, since they are never credentials for a resource server.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,9 @@ pub struct Introspection {
     pub token_use: Option<String>,
 }
 
+/// A bound on the cache: past it, the cache starts over (answers are short-lived anyway).
+const MAX_CACHED: usize = 10_000;
+
 pub struct Introspector {
     url: String,
     client: (String, String),
@@ -59,14 +63,15 @@ impl Introspector {
     pub async fn introspect(&self, token: &str) -> Result<Introspection, Error> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = Instant::now();
+        if let Some((at, answer)) = self
+            .cache
+            .lock()
+            .expect("introspection cache poisoned")
+            .get(&key)
         {
-            let mut cache = self.cache.lock().expect("introspection cache poisoned");
-            if let Some((at, answer)) = cache.get(&key) {
-                if now.duration_since(*at) < self.ttl {
-                    return Ok(answer.clone());
-                }
+            if now.duration_since(*at) < self.ttl {
+                return Ok(answer.clone());
             }
-            cache.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
         }
         let request = Request {
             url: self.url.clone(),
@@ -81,12 +86,17 @@ impl Introspector {
                 response.status
             )));
         }
-        let answer: Introspection = serde_json::from_slice(&response.body)
+        let mut answer: Introspection = serde_json::from_slice(&response.body)
             .map_err(|_| Error::Upstream("introspection answered with something else".into()))?;
-        self.cache
-            .lock()
-            .expect("introspection cache poisoned")
-            .insert(key, (now, answer.clone()));
+        // A refresh token is never a credential for a resource server.
+        if answer.token_use.as_deref() == Some("refresh_token") {
+            answer = Introspection::default();
+        }
+        let mut cache = self.cache.lock().expect("introspection cache poisoned");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, (now, answer.clone()));
         Ok(answer)
     }
 }

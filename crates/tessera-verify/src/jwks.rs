@@ -1,14 +1,18 @@
 //! The JWKS cache: fetched lazily, kept per `Cache-Control: max-age` within bounds,
-//! revalidated with `ETag`, refetched at most once per cooldown for an unknown `kid`, with one
-//! fetch in flight however many requests wait on it.
+//! revalidated with `ETag`, refetched at most once per cooldown (for an unknown `kid`, or
+//! after a failure), with one fetch in flight however many requests want it. A stale set keeps
+//! serving while one request revalidates it, and for `max_stale` while the issuer is down.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::DecodingKey;
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::Deserialize;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::http::{HttpClient, Request};
 use crate::Error;
@@ -17,14 +21,17 @@ use crate::Error;
 pub struct CachePolicy {
     pub min_ttl: Duration,
     pub max_ttl: Duration,
-    /// Least time between two fetches triggered by an unknown `kid` or a failed refresh.
+    /// Least time between two fetches triggered by an unknown `kid` or a failure.
     pub refetch_cooldown: Duration,
     /// How long past its freshness the cached set still verifies when the issuer is down.
     pub max_stale: Duration,
 }
 
+/// An RS256 public key, parsed once per fetch: parsing costs about a tenth of a verification.
+pub type PublicKey = ParsedPublicKey;
+
 struct KeySet {
-    keys: HashMap<String, Arc<DecodingKey>>,
+    keys: HashMap<String, Arc<PublicKey>>,
     fresh_until: Instant,
     etag: Option<String>,
 }
@@ -34,8 +41,8 @@ pub struct JwksCache {
     http: Arc<dyn HttpClient>,
     policy: CachePolicy,
     current: RwLock<Option<Arc<KeySet>>>,
-    /// Held while fetching: callers that arrive meanwhile wait and reuse the result.
-    fetching: tokio::sync::Mutex<Option<Instant>>,
+    /// Held while fetching; holds when the last fetch was attempted.
+    fetching: Mutex<Option<Instant>>,
     fetches: AtomicU64,
 }
 
@@ -71,7 +78,7 @@ impl JwksCache {
             http,
             policy,
             current: RwLock::new(None),
-            fetching: tokio::sync::Mutex::new(None),
+            fetching: Mutex::new(None),
             fetches: AtomicU64::new(0),
         }
     }
@@ -86,25 +93,41 @@ impl JwksCache {
     }
 
     /// The key for `kid`. Steady state: a read lock and a map lookup, no I/O.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, Error> {
+    pub async fn key(&self, kid: &str) -> Result<Arc<PublicKey>, Error> {
         let seen = self.snapshot();
         if let Some(set) = &seen {
-            if Instant::now() < set.fresh_until {
-                if let Some(key) = set.keys.get(kid) {
+            let now = Instant::now();
+            let known = set.keys.get(kid);
+            if now < set.fresh_until {
+                if let Some(key) = known {
                     return Ok(key.clone());
                 }
-                // A kid we have not seen may be a new key: refetch, at most once per cooldown.
+                // An unknown kid may be a new key: refetch below, at most once per cooldown.
+            } else if let (Some(key), true) = (known, now < set.fresh_until + self.policy.max_stale)
+            {
+                // Stale: one request revalidates while the others carry on with what we have.
+                let Ok(guard) = self.fetching.try_lock() else {
+                    return Ok(key.clone());
+                };
+                return match self.refresh(guard, seen.clone()).await {
+                    Ok(set) => set.keys.get(kid).cloned().ok_or(Error::UnknownKey),
+                    Err(_) => Ok(key.clone()),
+                };
             }
         }
-        let set = self.refresh(seen).await?;
+        let guard = self.fetching.lock().await;
+        let set = self.refresh(guard, seen).await?;
         set.keys.get(kid).cloned().ok_or(Error::UnknownKey)
     }
 
     /// Fetches (or revalidates) the set, unless another caller replaced `seen` while this one
     /// waited for the lock, or the cooldown forbids it. Falls back to a stale set within
     /// `max_stale` when the issuer fails.
-    async fn refresh(&self, seen: Option<Arc<KeySet>>) -> Result<Arc<KeySet>, Error> {
-        let mut last_fetch = self.fetching.lock().await;
+    async fn refresh(
+        &self,
+        mut last_fetch: MutexGuard<'_, Option<Instant>>,
+        seen: Option<Arc<KeySet>>,
+    ) -> Result<Arc<KeySet>, Error> {
         let now = Instant::now();
         let cached = self.snapshot();
         if let Some(set) = &cached {
@@ -113,10 +136,15 @@ impl JwksCache {
                 return Ok(set.clone());
             }
         }
-        if let (Some(set), Some(last)) = (&cached, *last_fetch) {
-            // Too soon after the last fetch for another one.
+        if let Some(last) = *last_fetch {
             if now.duration_since(last) < self.policy.refetch_cooldown {
-                return self.usable(set, now);
+                // Too soon after the last attempt for another one.
+                return match &cached {
+                    Some(set) => self.usable(set, now),
+                    None => Err(Error::KeysUnavailable(
+                        "the last fetch failed moments ago".into(),
+                    )),
+                };
             }
         }
         *last_fetch = Some(now);
@@ -227,7 +255,7 @@ impl JwksCache {
 }
 
 /// RSA signing keys for RS256 with a `kid`; everything else is ignored.
-fn parse_keys(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, Error> {
+fn parse_keys(body: &[u8]) -> Result<HashMap<String, Arc<PublicKey>>, Error> {
     let jwks: Jwks = serde_json::from_slice(body)
         .map_err(|_| Error::Upstream("the JWKS is not valid JSON".into()))?;
     let mut keys = HashMap::new();
@@ -238,7 +266,13 @@ fn parse_keys(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, Error> {
         let (Some(kid), Some(n), Some(e), true) = (jwk.kid, jwk.n, jwk.e, usable) else {
             continue;
         };
-        if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+            continue;
+        };
+        // RSA_PKCS1_2048_8192_SHA256 also refuses keys under 2048 bits.
+        if let Ok(key) = (RsaPublicKeyComponents { n: &n, e: &e })
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        {
             keys.insert(kid, Arc::new(key));
         }
     }

@@ -10,6 +10,10 @@ use serde::Deserialize;
 use crate::http::{HttpClient, Request};
 use crate::Error;
 
+/// Entries are kept this long past their `expires_at`: verifiers accept a token until `exp`
+/// plus their leeway, and a revoked session's last token must stay refused until then.
+const RETAIN_PAST_EXPIRY: i64 = 300;
+
 pub struct RevocationFollower {
     url: String,
     client: (String, String),
@@ -104,9 +108,10 @@ impl RevocationFollower {
                         parse_rfc3339(&entry.expires_at).unwrap_or(i64::MAX),
                     );
                 }
-                // Once its last access token has expired an entry guards nothing.
-                let now = now_epoch();
-                revoked.retain(|_, expires_at| *expires_at > now);
+                // Once its last access token has expired (allowing for the verifier's clock
+                // leeway) an entry guards nothing.
+                let cutoff = now_epoch() - RETAIN_PAST_EXPIRY;
+                revoked.retain(|_, expires_at| *expires_at > cutoff);
             }
             *cursor = Some(page.cursor);
             if !page.more {

@@ -3,8 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, Validation};
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::http::HttpClient;
 use crate::jwks::{CachePolicy, JwksCache, Source};
@@ -16,7 +20,54 @@ pub struct Verifier {
     leeway: u64,
     jwks: JwksCache,
     revocations: Option<Arc<RevocationFollower>>,
-    validation: Validation,
+}
+
+/// Longer than any token Tessera issues; a bound on the work an attacker can ask for.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+}
+
+/// The claims the verifier itself checks, borrowed from the payload.
+#[derive(Deserialize)]
+struct Registered<'a> {
+    #[serde(borrow, default)]
+    iss: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sub: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    aud: Option<Audience<'a>>,
+    #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(borrow, default)]
+    token_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sid: Option<Cow<'a, str>>,
+}
+
+/// RFC 7519 §4.1.3: one audience or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    #[serde(borrow)]
+    One(Cow<'a, str>),
+    #[serde(borrow)]
+    Many(Vec<Cow<'a, str>>),
+}
+
+fn decode_part(part: &str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| Error::Malformed)
 }
 
 pub struct VerifierBuilder {
@@ -50,39 +101,82 @@ impl Verifier {
     }
 
     /// Verifies an access token and returns its claims as `C` (often [`crate::AccessClaims`]).
+    ///
+    /// Each part of the token is decoded and parsed once; the signature is checked with a key
+    /// parsed once per JWKS fetch.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, Error> {
-        // Pinned: the header's alg is only compared, never obeyed (RFC 8725 §3.1). Read it
-        // ourselves first, so `none` and other algorithms are named as such.
-        if header_alg(token)? != "RS256" {
+        let mut parts = token.splitn(4, '.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::Malformed);
+        };
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::Malformed);
+        }
+        let header_json = decode_part(header_b64)?;
+        let header: Header<'_> =
+            serde_json::from_slice(&header_json).map_err(|_| Error::Malformed)?;
+        // Pinned: the header's alg is only compared, never obeyed (RFC 8725 §3.1).
+        if header.alg != "RS256" {
             return Err(Error::Algorithm);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Malformed)?;
         // RFC 9068 §4: access tokens are typed, so no other JWT of the issuer passes for one.
-        if !header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-        }) {
+        let typ = header.typ.as_deref().unwrap_or("");
+        if !(typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")) {
             return Err(Error::NotAnAccessToken);
         }
         let kid = header.kid.ok_or(Error::MissingKeyId)?;
         let key = self.jwks.key(&kid).await?;
-        let claims: serde_json::Value = jsonwebtoken::decode(token, &key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(map_jwt_error)?;
-        if claims["token_type"] != "access" {
-            return Err(Error::NotAnAccessToken);
-        }
-        if claims["iat"]
-            .as_i64()
-            .is_some_and(|iat| iat > now_epoch() + self.leeway as i64)
-        {
-            return Err(Error::NotYetValid);
-        }
-        if let (Some(feed), Some(sid)) = (&self.revocations, claims["sid"].as_str()) {
+        let signature = decode_part(signature_b64)?;
+        let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+        key.verify_sig(signing_input, &signature)
+            .map_err(|_| Error::Signature)?;
+
+        let payload = decode_part(payload_b64)?;
+        let registered: Registered<'_> =
+            serde_json::from_slice(&payload).map_err(|_| Error::Claims)?;
+        self.check(&registered)?;
+        if let (Some(feed), Some(sid)) = (&self.revocations, registered.sid.as_deref()) {
             if feed.is_revoked(sid) {
                 return Err(Error::Revoked);
             }
         }
-        serde_json::from_value(claims).map_err(|_| Error::Claims)
+        serde_json::from_slice(&payload).map_err(|_| Error::Claims)
+    }
+
+    /// RFC 7519 §4.1 and RFC 9068 §2.2: every claim required, times within the leeway.
+    fn check(&self, c: &Registered<'_>) -> Result<(), Error> {
+        let now = now_epoch();
+        let leeway = self.leeway as i64;
+        let (Some(exp), Some(iat), Some(_sub)) = (c.exp, c.iat, c.sub.as_deref()) else {
+            return Err(Error::Claims);
+        };
+        if now > exp.saturating_add(leeway) {
+            return Err(Error::Expired);
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
+            || iat > now.saturating_add(leeway)
+        {
+            return Err(Error::NotYetValid);
+        }
+        match c.iss.as_deref() {
+            Some(iss) if iss == self.issuer => {}
+            Some(_) => return Err(Error::Issuer),
+            None => return Err(Error::Claims),
+        }
+        let audience_ok = match &c.aud {
+            Some(Audience::One(aud)) => *aud == self.audience,
+            Some(Audience::Many(auds)) => auds.iter().any(|a| *a == self.audience),
+            None => return Err(Error::Claims),
+        };
+        if !audience_ok {
+            return Err(Error::Audience);
+        }
+        if c.token_type.as_deref() != Some("access") {
+            return Err(Error::NotAnAccessToken);
+        }
+        Ok(())
     }
 
     /// How many times the JWKS has been fetched (for monitoring, and for tests).
@@ -97,45 +191,6 @@ impl Verifier {
     pub fn audience(&self) -> &str {
         &self.audience
     }
-}
-
-fn map_jwt_error(e: jsonwebtoken::errors::Error) -> Error {
-    use jsonwebtoken::errors::ErrorKind;
-    match e.kind() {
-        ErrorKind::ExpiredSignature => Error::Expired,
-        ErrorKind::ImmatureSignature => Error::NotYetValid,
-        ErrorKind::InvalidIssuer => Error::Issuer,
-        ErrorKind::InvalidAudience => Error::Audience,
-        ErrorKind::InvalidSignature => Error::Signature,
-        ErrorKind::InvalidAlgorithm => Error::Algorithm,
-        ErrorKind::MissingRequiredClaim(_) => Error::Claims,
-        ErrorKind::InvalidToken
-        | ErrorKind::Base64(_)
-        | ErrorKind::Json(_)
-        | ErrorKind::Utf8(_) => Error::Malformed,
-        _ => Error::Claims,
-    }
-}
-
-/// The `alg` of a compact JWS's protected header.
-fn header_alg(token: &str) -> Result<String, Error> {
-    use base64::Engine;
-    let encoded = token
-        .split('.')
-        .next()
-        .filter(|h| !h.is_empty())
-        .ok_or(Error::Malformed)?;
-    if token.split('.').count() != 3 || encoded.len() > 4096 {
-        return Err(Error::Malformed);
-    }
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| Error::Malformed)?;
-    let header: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| Error::Malformed)?;
-    header["alg"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(Error::Malformed)
 }
 
 fn now_epoch() -> i64 {
@@ -219,17 +274,10 @@ impl VerifierBuilder {
                 found: tokio::sync::OnceCell::new(),
             },
         };
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.leeway = self.leeway.as_secs();
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         Ok(Verifier {
             leeway: self.leeway.as_secs(),
             jwks: JwksCache::new(source, http, self.policy),
             revocations: self.revocations,
-            validation,
             issuer: self.issuer,
             audience: self.audience,
         })
