@@ -26,15 +26,15 @@ pub fn run(
     refresh_ttl: std::time::Duration,
 ) -> Result<Report, StoreError> {
     let idle_before = now - TimeDelta::from_std(refresh_ttl).expect("bounded by the configuration");
-    let mut report = Report::default();
-    report.refresh_tokens = drain(|| refresh_tokens::delete_expired(conn, now, BATCH))?;
-    report.sessions = drain(|| sessions::delete_finished(conn, now, idle_before, BATCH))?;
-    report.revocations = drain(|| revocations::delete_expired(conn, now, BATCH))?;
     // A used code is kept a day past its expiry, so a late replay still finds (and revokes)
     // the session it started.
     let codes_before = now - TimeDelta::days(1);
-    report.authorization_codes =
-        drain(|| browser::delete_expired_codes(conn, codes_before, BATCH))?;
+    let report = Report {
+        refresh_tokens: drain(|| refresh_tokens::delete_expired(conn, now, BATCH))?,
+        sessions: drain(|| sessions::delete_finished(conn, now, idle_before, BATCH))?,
+        revocations: drain(|| revocations::delete_expired(conn, now, BATCH))?,
+        authorization_codes: drain(|| browser::delete_expired_codes(conn, codes_before, BATCH))?,
+    };
     Ok(report)
 }
 

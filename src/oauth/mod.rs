@@ -44,6 +44,7 @@ pub struct Provider {
     pub metrics: Arc<Metrics>,
     /// Failed browser sign-ins, per account and per address.
     pub login_throttle: browser::LoginThrottle,
+    pub clients: clients::ClientCache,
 }
 
 impl Provider {
@@ -64,6 +65,7 @@ impl Provider {
             metrics,
             // Five failures per account, fifty per address, in any fifteen minutes.
             login_throttle: browser::LoginThrottle::new(std::time::Duration::from_secs(900), 5, 50),
+            clients: clients::ClientCache::new(std::time::Duration::from_secs(10)),
         }
     }
 

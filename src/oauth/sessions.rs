@@ -1,8 +1,11 @@
 //! Sessions: started at a login, carried through refresh-token rotations.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::jwt::JwtType;
+use super::keys::KeySet;
 use super::tokens::{self, AccessClaims, RefreshClaims};
 use super::{secrets, OAuthError, Provider};
 use crate::domain::Scope;
@@ -37,10 +40,31 @@ fn ttl(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).expect("TTLs are bounded by the configuration")
 }
 
+/// What signing a token pair needs, detached from the provider so the work can move to the
+/// blocking pool together with the database work around it.
+#[derive(Clone)]
+pub struct Mint {
+    issuer: String,
+    access_ttl: i64,
+    refresh_ttl: i64,
+    keys: Arc<KeySet>,
+}
+
+impl Mint {
+    pub fn new(provider: &Provider) -> Self {
+        Self {
+            issuer: provider.issuer.clone(),
+            access_ttl: ttl(provider.settings.access_token_ttl),
+            refresh_ttl: ttl(provider.settings.refresh_token_ttl),
+            keys: provider.keys.current(),
+        }
+    }
+}
+
 /// Signs an access token and, `with_refresh`, a refresh token for `sid`. The refresh token
 /// expires after the refresh TTL, but never after the session's absolute end.
 pub fn sign_pair(
-    provider: &Provider,
+    mint: &Mint,
     subject: &Subject<'_>,
     sid: &str,
     session_ends: NaiveDateTime,
@@ -48,12 +72,11 @@ pub fn sign_pair(
     with_refresh: bool,
 ) -> Result<TokenPair, OAuthError> {
     let iat = now.and_utc().timestamp();
-    let access_exp = iat + ttl(provider.settings.access_token_ttl);
-    let refresh_exp =
-        (iat + ttl(provider.settings.refresh_token_ttl)).min(session_ends.and_utc().timestamp());
-    let keys = provider.keys.current();
+    let access_exp = iat + mint.access_ttl;
+    let refresh_exp = (iat + mint.refresh_ttl).min(session_ends.and_utc().timestamp());
+    let keys = &mint.keys;
     let access = AccessClaims {
-        iss: provider.issuer.clone(),
+        iss: mint.issuer.clone(),
         sub: subject.user_id.to_owned(),
         aud: subject.audience.to_owned(),
         exp: access_exp,
@@ -66,9 +89,9 @@ pub fn sign_pair(
         user_id: Some(subject.user_id.to_owned()),
     };
     let refresh = RefreshClaims {
-        iss: provider.issuer.clone(),
+        iss: mint.issuer.clone(),
         sub: subject.user_id.to_owned(),
-        aud: provider.issuer.clone(),
+        aud: mint.issuer.clone(),
         exp: refresh_exp,
         iat,
         jti: tokens::new_jti(),
@@ -118,7 +141,14 @@ pub async fn start(
     let session_ends = now
         + TimeDelta::from_std(provider.settings.session_max_age)
             .expect("session lifetime is bounded by the configuration");
-    let pair = sign_pair(provider, &subject, &sid, session_ends, now, with_refresh)?;
+    let pair = sign_pair(
+        &Mint::new(provider),
+        &subject,
+        &sid,
+        session_ends,
+        now,
+        with_refresh,
+    )?;
     let session = SessionRow {
         sid,
         user_id: subject.user_id.to_owned(),

@@ -5,6 +5,9 @@
 //! one token exactly one changes the row. A retired token presented again is reuse — it may
 //! have been stolen — and revokes the whole session, unless it comes within
 //! `TESSERA_REFRESH_REUSE_GRACE` of the rotation (a client that lost the response).
+//!
+//! The reads, the two signatures and the write transaction run in one task on the blocking
+//! pool: a rotation costs one hand-off between threads, not three.
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -13,19 +16,32 @@ use crate::domain::Scope;
 use crate::oauth::clients::Client;
 use crate::oauth::events::{self, Actor};
 use crate::oauth::jwt::JwtType;
-use crate::oauth::sessions::{self, Subject};
+use crate::oauth::sessions::{self, Mint, Subject};
 use crate::oauth::tokens::{self, RefreshClaims, TokenResponse};
 use crate::oauth::{secrets, OAuthError, Provider};
-use crate::store::{self, refresh_tokens, users};
+use crate::store::{self, refresh_tokens, users, DbConnection};
 
 const INVALID: &str = "the refresh token is invalid, expired or revoked";
 
-enum Rotation {
-    Rotated,
-    /// Another request retired the token first.
-    AlreadyRetired,
-    /// The session was revoked between the read and the write.
-    SessionRevoked,
+/// How a rotation attempt ended.
+enum Outcome {
+    Rotated {
+        access_token: String,
+        refresh_token: String,
+        scope: Scope,
+    },
+    /// A retired token: reuse. `revoked` says whether this attempt revoked the session.
+    Reused { sid: String, revoked: bool },
+}
+
+/// What the rotation needs to know, owned so it can move to the blocking pool.
+struct Attempt {
+    token_hash: Vec<u8>,
+    client_id: Option<String>,
+    audience: String,
+    requested_scope: Option<String>,
+    grace: TimeDelta,
+    mint: Mint,
 }
 
 /// Rotates `token`. `client` is the authenticated client, or `None` at the
@@ -44,24 +60,50 @@ pub async fn exchange(
     if claims.token_type != tokens::REFRESH {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    let token_hash = secrets::sha256(token.as_bytes());
+    let attempt = Attempt {
+        token_hash: secrets::sha256(token.as_bytes()),
+        client_id: client.map(|c| c.client_id.clone()),
+        audience: client
+            .and_then(|c| c.audience.clone())
+            .unwrap_or_else(|| provider.settings.audience.clone()),
+        requested_scope: scope.map(str::to_owned),
+        grace: TimeDelta::from_std(provider.settings.refresh_reuse_grace)
+            .expect("grace is bounded by the configuration"),
+        mint: Mint::new(provider),
+    };
+    match provider.db(move |conn| rotate(conn, attempt)).await? {
+        Outcome::Rotated {
+            access_token,
+            refresh_token,
+            scope,
+        } => Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: expires_in(provider),
+            refresh_token: Some(refresh_token),
+            scope: scope.to_string(),
+            id_token: None,
+        }),
+        Outcome::Reused { sid, revoked: true } => {
+            provider.metrics.refresh_reuse_detected.inc();
+            tracing::warn!(event = "refresh_token_reuse", sid = %sid, "retired refresh token presented again; session revoked");
+            Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the session is revoked",
+            ))
+        }
+        Outcome::Reused { revoked: false, .. } => Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        )),
+    }
+}
 
-    let lookup_hash = token_hash.clone();
-    let found = provider
-        .db(move |conn| {
-            let Some((row, session)) = refresh_tokens::find_with_session(conn, &lookup_hash)?
-            else {
-                return Ok(None);
-            };
-            let user = users::find_by_id(conn, &session.user_id)?;
-            Ok(Some((row, session, user)))
-        })
-        .await?;
-    let Some((row, session, user)) = found else {
+/// Blocking: read, check, sign, write.
+fn rotate(conn: &mut DbConnection, a: Attempt) -> Result<Outcome, OAuthError> {
+    let Some((row, session)) = refresh_tokens::find_with_session(conn, &a.token_hash)? else {
         return Err(OAuthError::invalid_grant(INVALID));
     };
     // RFC 6749 §6: the token is bound to the client it was issued to.
-    if session.client_id.as_deref() != client.map(|c| c.client_id.as_str()) {
+    if session.client_id != a.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
@@ -70,20 +112,20 @@ pub async fn exchange(
         return Err(OAuthError::invalid_grant(INVALID));
     }
     if let Some(retired_at) = row.retired_at {
-        return Err(reuse(provider, &session.sid, Some(retired_at), token_hash).await);
+        return reuse(conn, &session.sid, retired_at, a.grace);
     }
     let now = crate::domain::now();
     if row.expires_at <= now || session.expires_at <= now {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    let Some(user) = user.filter(|u| !u.disabled) else {
+    let Some(user) = users::find_by_id(conn, &session.user_id)?.filter(|u| !u.disabled) else {
         return Err(OAuthError::invalid_grant(INVALID));
     };
 
     // RFC 6749 §6: the scope may narrow, never widen, what the login granted.
     let granted = Scope::parse(&session.scope).map_err(OAuthError::internal)?;
-    let scope = match scope {
-        None => granted.clone(),
+    let scope = match a.requested_scope.as_deref() {
+        None => granted,
         Some(raw) => {
             let requested =
                 Scope::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
@@ -95,19 +137,15 @@ pub async fn exchange(
             requested
         }
     };
-
-    let audience = client
-        .and_then(|c| c.audience.as_deref())
-        .unwrap_or(&provider.settings.audience);
     let subject = Subject {
         user_id: &user.id,
-        client_id: client.map(|c| c.client_id.as_str()),
-        audience,
+        client_id: a.client_id.as_deref(),
+        audience: &a.audience,
         scope: &scope,
     };
-    // Sign before the transaction, so no row lock is held across two RSA signatures.
+    // Signed before the transaction, so no row lock is held across two RSA signatures.
     let pair = sessions::sign_pair(
-        provider,
+        &a.mint,
         &subject,
         &session.sid,
         session.expires_at,
@@ -118,79 +156,59 @@ pub async fn exchange(
         .refresh
         .expect("a refresh always issues a refresh token");
 
-    let sid = session.sid.clone();
-    let retire_hash = token_hash.clone();
-    let access_expires_at = pair.access_expires_at;
-    let outcome = provider
-        .db(move |conn| {
-            store::write_transaction(conn, |conn| {
-                if !refresh_tokens::retire(conn, &retire_hash, now)? {
-                    return Ok::<_, OAuthError>(Rotation::AlreadyRetired);
-                }
-                if !store::sessions::touch_live(conn, &sid, now, access_expires_at)? {
-                    return Ok(Rotation::SessionRevoked);
-                }
-                refresh_tokens::insert(conn, &new_row)?;
-                Ok(Rotation::Rotated)
-            })
-        })
-        .await?;
-    match outcome {
-        Rotation::Rotated => Ok(TokenResponse {
+    let retired = store::write_transaction(conn, |conn| {
+        if !refresh_tokens::retire(conn, &a.token_hash, now)? {
+            return Ok::<_, OAuthError>(Some(false));
+        }
+        if !store::sessions::touch_live(conn, &session.sid, now, pair.access_expires_at)? {
+            return Ok(None);
+        }
+        refresh_tokens::insert(conn, &new_row)?;
+        Ok(Some(true))
+    })?;
+    match retired {
+        Some(true) => Ok(Outcome::Rotated {
             access_token: pair.access_token,
-            token_type: "Bearer",
-            expires_in: expires_in(provider),
-            refresh_token: Some(refresh_token),
-            scope: scope.to_string(),
-            id_token: None,
+            refresh_token,
+            scope,
         }),
-        Rotation::AlreadyRetired => Err(reuse(provider, &session.sid, None, token_hash).await),
-        Rotation::SessionRevoked => Err(OAuthError::invalid_grant(INVALID)),
+        // Another request rotated it first: this one is reuse.
+        Some(false) => {
+            let retired_at = refresh_tokens::retired_at(conn, &a.token_hash)?.unwrap_or(now);
+            reuse(conn, &session.sid, retired_at, a.grace)
+        }
+        // The session was revoked between the read and the write.
+        None => Err(OAuthError::invalid_grant(INVALID)),
     }
 }
 
 /// A retired token was presented: revoke the session unless within the grace period.
-async fn reuse(
-    provider: &Provider,
+fn reuse(
+    conn: &mut DbConnection,
     sid: &str,
-    retired_at: Option<NaiveDateTime>,
-    token_hash: Vec<u8>,
-) -> OAuthError {
-    let grace = TimeDelta::from_std(provider.settings.refresh_reuse_grace)
-        .expect("grace is bounded by the configuration");
-    let sid_owned = sid.to_owned();
-    let result = provider
-        .db(move |conn| {
-            let now = crate::domain::now();
-            let retired_at = match retired_at {
-                Some(t) => Some(t),
-                None => refresh_tokens::retired_at(conn, &token_hash)?,
-            };
-            if retired_at.is_some_and(|t| now < t + grace) {
-                return Ok(false);
-            }
-            let revoked = store::sessions::revoke(conn, &sid_owned, now, "refresh_token_reuse")?;
-            if revoked {
-                let detail =
-                    serde_json::json!({ "reason": "a retired refresh token was presented again" });
-                events::record(
-                    conn,
-                    "refresh_token_reuse",
-                    Some(&Actor::system()),
-                    Some(&sid_owned),
-                    detail,
-                )?;
-            }
-            Ok(revoked)
-        })
-        .await;
-    match result {
-        Ok(true) => {
-            provider.metrics.refresh_reuse_detected.inc();
-            tracing::warn!(event = "refresh_token_reuse", sid = %sid, "retired refresh token presented again; session revoked");
-            OAuthError::invalid_grant("the refresh token was already used; the session is revoked")
-        }
-        Ok(false) => OAuthError::invalid_grant("the refresh token was already used"),
-        Err(e) => e,
+    retired_at: NaiveDateTime,
+    grace: TimeDelta,
+) -> Result<Outcome, OAuthError> {
+    let now = crate::domain::now();
+    if now < retired_at + grace {
+        return Ok(Outcome::Reused {
+            sid: sid.to_owned(),
+            revoked: false,
+        });
     }
+    let revoked = store::sessions::revoke(conn, sid, now, "refresh_token_reuse")?;
+    if revoked {
+        let detail = serde_json::json!({ "reason": "a retired refresh token was presented again" });
+        events::record(
+            conn,
+            "refresh_token_reuse",
+            Some(&Actor::system()),
+            Some(sid),
+            detail,
+        )?;
+    }
+    Ok(Outcome::Reused {
+        sid: sid.to_owned(),
+        revoked,
+    })
 }

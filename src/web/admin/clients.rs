@@ -30,6 +30,11 @@ pub async fn get(req: HttpRequest, id: web::Path<String>, provider: State) -> Ad
 
 pub async fn delete(req: HttpRequest, id: web::Path<String>, provider: State) -> AdminResult {
     let actor = actor(&req, &provider).await?;
-    db(&provider, move |conn| clients::delete(conn, &actor, &id)).await?;
+    let client_id = id.clone();
+    db(&provider, move |conn| {
+        clients::delete(conn, &actor, &client_id)
+    })
+    .await?;
+    provider.clients.evict(&id);
     Ok(HttpResponse::NoContent().finish())
 }
