@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{refresh_tokens, sessions};
+use super::schema::{refresh_tokens, sessions, users};
 use super::sessions::SessionRow;
+use super::users::UserRow;
 use super::{DbConnection, StoreError};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -24,6 +25,106 @@ pub fn insert(conn: &mut DbConnection, token: &RefreshTokenRow) -> Result<(), St
         .values(token)
         .execute(conn)?;
     Ok(())
+}
+
+/// The token, its session and the session's user, in one indexed read.
+pub fn find_with_session_and_user(
+    conn: &mut DbConnection,
+    token_hash: &[u8],
+) -> Result<Option<(RefreshTokenRow, SessionRow, UserRow)>, StoreError> {
+    Ok(refresh_tokens::table
+        .inner_join(sessions::table.inner_join(users::table))
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((
+            refresh_tokens::all_columns,
+            sessions::all_columns,
+            users::all_columns,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// How a rotation's write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated,
+    /// Another request retired the token first.
+    AlreadyRetired,
+    /// The session was revoked (or is gone).
+    SessionRevoked,
+}
+
+/// Retires `old` and stores its successor `new`, guarded so that of many concurrent rotations
+/// of one token exactly one succeeds, and none succeeds on a revoked session.
+///
+/// On Postgres it is one statement (the three writes as CTEs), so a rotation is one round
+/// trip and one commit; SQLite, whose writers are serialised anyway, runs them in an
+/// immediate transaction.
+pub fn rotate(
+    conn: &mut DbConnection,
+    old: &[u8],
+    new: &RefreshTokenRow,
+    now: NaiveDateTime,
+    access_expires_at: NaiveDateTime,
+) -> Result<Rotation, StoreError> {
+    use diesel::sql_types::{Binary, Text, Timestamp};
+    let rotated = match conn {
+        DbConnection::Postgres(pg) => {
+            #[derive(QueryableByName)]
+            struct Inserted {
+                #[diesel(sql_type = Text)]
+                #[allow(dead_code)]
+                sid: String,
+            }
+            let inserted: Vec<Inserted> = diesel::sql_query(
+                "WITH retired AS ( \
+                     UPDATE refresh_tokens SET retired_at = $1 \
+                     WHERE token_hash = $2 AND retired_at IS NULL RETURNING sid), \
+                 touched AS ( \
+                     UPDATE sessions SET last_used_at = $1, access_expires_at = $3 \
+                     WHERE sid = (SELECT sid FROM retired) AND revoked_at IS NULL RETURNING sid) \
+                 INSERT INTO refresh_tokens (token_hash, jti, sid, issued_at, expires_at, retired_at) \
+                 SELECT $4, $5, sid, $6, $7, NULL FROM touched RETURNING sid",
+            )
+            .bind::<Timestamp, _>(now)
+            .bind::<Binary, _>(old)
+            .bind::<Timestamp, _>(access_expires_at)
+            .bind::<Binary, _>(&new.token_hash)
+            .bind::<Text, _>(&new.jti)
+            .bind::<Timestamp, _>(new.issued_at)
+            .bind::<Timestamp, _>(new.expires_at)
+            .load(pg)?;
+            !inserted.is_empty()
+        }
+        DbConnection::Sqlite(_) => super::write_transaction(conn, |conn| {
+            if !retire(conn, old, now)? {
+                return Ok::<_, StoreError>(false);
+            }
+            if !super::sessions::touch_live(conn, &new.sid, now, access_expires_at)? {
+                // Undo the retirement: the token stays as it was, the session is dead anyway.
+                return Err(StoreError::Query(
+                    diesel::result::Error::RollbackTransaction,
+                ));
+            }
+            insert(conn, new)?;
+            Ok(true)
+        })
+        .or_else(|e| match e {
+            StoreError::Query(diesel::result::Error::RollbackTransaction) => Ok(false),
+            other => Err(other),
+        })?,
+    };
+    if rotated {
+        return Ok(Rotation::Rotated);
+    }
+    // Nothing was written: tell a revoked session from a lost race.
+    let session_live =
+        super::sessions::find(conn, &new.sid)?.is_some_and(|s| s.revoked_at.is_none());
+    if session_live && retired_at(conn, old)?.is_some() {
+        Ok(Rotation::AlreadyRetired)
+    } else {
+        Ok(Rotation::SessionRevoked)
+    }
 }
 
 /// The token and its session, in one indexed read.

@@ -66,6 +66,9 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> sessions (sid));
+// No foreign key in the database (a deleted user's revoked sessions stay for the feed), but
+// the relation holds for joins.
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::table! {
     revocations (seq) {

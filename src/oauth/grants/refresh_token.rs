@@ -19,7 +19,8 @@ use crate::oauth::jwt::JwtType;
 use crate::oauth::sessions::{self, Mint, Subject};
 use crate::oauth::tokens::{self, RefreshClaims, TokenResponse};
 use crate::oauth::{secrets, OAuthError, Provider};
-use crate::store::{self, refresh_tokens, users, DbConnection};
+use crate::store::refresh_tokens::{self, Rotation};
+use crate::store::{self, DbConnection};
 
 const INVALID: &str = "the refresh token is invalid, expired or revoked";
 
@@ -99,7 +100,9 @@ pub async fn exchange(
 
 /// Blocking: read, check, sign, write.
 fn rotate(conn: &mut DbConnection, a: Attempt) -> Result<Outcome, OAuthError> {
-    let Some((row, session)) = refresh_tokens::find_with_session(conn, &a.token_hash)? else {
+    let Some((row, session, user)) =
+        refresh_tokens::find_with_session_and_user(conn, &a.token_hash)?
+    else {
         return Err(OAuthError::invalid_grant(INVALID));
     };
     // RFC 6749 §6: the token is bound to the client it was issued to.
@@ -118,9 +121,9 @@ fn rotate(conn: &mut DbConnection, a: Attempt) -> Result<Outcome, OAuthError> {
     if row.expires_at <= now || session.expires_at <= now {
         return Err(OAuthError::invalid_grant(INVALID));
     }
-    let Some(user) = users::find_by_id(conn, &session.user_id)?.filter(|u| !u.disabled) else {
+    if user.disabled {
         return Err(OAuthError::invalid_grant(INVALID));
-    };
+    }
 
     // RFC 6749 §6: the scope may narrow, never widen, what the login granted.
     let granted = Scope::parse(&session.scope).map_err(OAuthError::internal)?;
@@ -156,29 +159,19 @@ fn rotate(conn: &mut DbConnection, a: Attempt) -> Result<Outcome, OAuthError> {
         .refresh
         .expect("a refresh always issues a refresh token");
 
-    let retired = store::write_transaction(conn, |conn| {
-        if !refresh_tokens::retire(conn, &a.token_hash, now)? {
-            return Ok::<_, OAuthError>(Some(false));
-        }
-        if !store::sessions::touch_live(conn, &session.sid, now, pair.access_expires_at)? {
-            return Ok(None);
-        }
-        refresh_tokens::insert(conn, &new_row)?;
-        Ok(Some(true))
-    })?;
-    match retired {
-        Some(true) => Ok(Outcome::Rotated {
+    match refresh_tokens::rotate(conn, &a.token_hash, &new_row, now, pair.access_expires_at)? {
+        Rotation::Rotated => Ok(Outcome::Rotated {
             access_token: pair.access_token,
             refresh_token,
             scope,
         }),
         // Another request rotated it first: this one is reuse.
-        Some(false) => {
+        Rotation::AlreadyRetired => {
             let retired_at = refresh_tokens::retired_at(conn, &a.token_hash)?.unwrap_or(now);
             reuse(conn, &session.sid, retired_at, a.grace)
         }
         // The session was revoked between the read and the write.
-        None => Err(OAuthError::invalid_grant(INVALID)),
+        Rotation::SessionRevoked => Err(OAuthError::invalid_grant(INVALID)),
     }
 }
 
