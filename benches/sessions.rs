@@ -23,26 +23,29 @@
 //!
 //! Exits 0 whatever the figures (a benchmark, not a test); non-zero when it cannot run.
 
-use std::collections::HashMap;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::future::Future;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Binary, Text, Timestamp};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
-use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::Value;
-use tessera::config::Settings;
-use tessera::domain::{ClientType, GrantType, Username};
-use tessera::oauth::clients::{ClientView, NewClient};
+use support::cpu::{backend_pids, stat_ticks};
+use support::db::{bench_settings, register_fixtures, BenchDb};
+use support::http::{login, login_all, start_server, Target};
+use support::loops::{
+    chained_refreshes, figures_header, repeat_until, run_for, Phase, Tally, WARM_UP,
+};
+use support::{blocking, Options};
 use tessera::oauth::feed::PAGE_SIZE;
-use tessera::oauth::users::NewUser;
 
-const USERNAME: &str = "bench-user";
-const PASSWORD: &str = "bench-password-123";
 const SESSIONS: i64 = 100_000;
 /// Seeded sessions 1..=REVOKED are revoked; the rest are live.
 const REVOKED: i64 = 10_000;
@@ -56,66 +59,9 @@ const COLD_READS: usize = 5;
 /// p99 of a refresh at 1,000,000 rows over p99 at 10,000: every lookup is by primary key, so
 /// a hundredfold table should cost little more than one more B-tree level.
 const P99_GROWTH_TARGET: f64 = 1.5;
-const WARM_UP: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
-    let options = match Options::from_env() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("bench: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Named threads tell the bench's own client work apart from the server's in `top -H`.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_name("bench-client")
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("bench: cannot start a tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&options)) {
-        Ok(report) => {
-            report.print(&options);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench failed: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-struct Options {
-    postgres_url: String,
-    seconds: Duration,
-    concurrency: usize,
-}
-
-impl Options {
-    fn from_env() -> anyhow::Result<Self> {
-        let number = |var: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(var) {
-                Err(_) => Ok(default),
-                Ok(raw) => match raw.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => bail!("{var}: expected a positive whole number, got {raw:?}"),
-                },
-            }
-        };
-        Ok(Self {
-            postgres_url: std::env::var("TESSERA_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
-            seconds: Duration::from_secs(number("TESSERA_BENCH_SECONDS", 10)?),
-            concurrency: number("TESSERA_BENCH_CONCURRENCY", 32)? as usize,
-        })
-    }
+    support::main(run, Report::print)
 }
 
 /// Everything measured, printed at the end.
@@ -123,8 +69,8 @@ struct Report {
     workers: usize,
     pool_size: u32,
     seeding: Vec<SeedStep>,
-    introspection: Phase,
-    feed_polls: Phase,
+    introspection: Phase<CpuShares>,
+    feed_polls: Phase<CpuShares>,
     cold_reads: Vec<ColdRead>,
     refresh_small: RefreshRun,
     refresh_large: RefreshRun,
@@ -133,7 +79,7 @@ struct Report {
 
 async fn run(options: &Options) -> anyhow::Result<Report> {
     // Declared first so it is dropped last: the database goes even when a step below fails.
-    let db = BenchDb::create(&options.postgres_url)?;
+    let db = BenchDb::create(&options.postgres_url, true)?;
     let keys_dir = tempfile::tempdir().context("a temporary keys directory")?;
     let settings = bench_settings(&db.url, keys_dir.path())?;
     let mut seeding = Vec::new();
@@ -149,19 +95,14 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
     .await?;
     seeding.extend(steps);
 
-    let app = tessera::startup::Application::build(settings.clone())
-        .await
-        .context("the server did not start")?;
-    let target = Target::new(app.issuer(), client, options.concurrency)?;
-    let server = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let (target, server) = start_server(settings.clone(), client, options.concurrency).await?;
 
-    let (introspection, sid) = measure_introspection(&target, options, &db.url).await?;
-    let (cold_reads, feed_polls) = measure_feed(&target, options, &db.url).await?;
+    let (introspection, sid) = measure_introspection(&target, options, &db).await?;
+    let (cold_reads, feed_polls) = measure_feed(&target, options, &db).await?;
     let cursor = cold_reads[0].cursor;
 
     eprintln!("bench: refresh at ~{SMALL_REFRESH_ROWS} refresh-token rows …");
-    let refresh_small = measure_refresh(&target, options, &db.url).await?;
+    let refresh_small = measure_refresh(&target, options, &db).await?;
     seeding.extend(
         blocking({
             let url = db.url.clone();
@@ -170,7 +111,7 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         .await?,
     );
     eprintln!("bench: refresh at ~{LARGE_REFRESH_ROWS} refresh-token rows …");
-    let refresh_large = measure_refresh(&target, options, &db.url).await?;
+    let refresh_large = measure_refresh(&target, options, &db).await?;
 
     // Nothing is in flight: a graceful stop would only wait on idle keep-alive connections.
     server.stop(false).await;
@@ -198,115 +139,6 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         refresh_large,
         plans,
     })
-}
-
-/// Runs blocking database work off the async threads, which also drive the HTTP loops.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .context("a blocking task panicked")?
-}
-
-// ---------------------------------------------------------------------------------------------
-// Set-up
-
-/// A throwaway Postgres database, dropped (with its open connections) when this is dropped.
-struct BenchDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl BenchDb {
-    /// `server_url` names no database; a query (`?sslmode=disable`) is kept for both URLs.
-    fn create(server_url: &str) -> anyhow::Result<Self> {
-        let (server, query) = match server_url.split_once('?') {
-            Some((server, query)) => (server.trim_end_matches('/'), format!("?{query}")),
-            None => (server_url, String::new()),
-        };
-        let admin_url = format!("{server}/postgres{query}");
-        let mut admin = PgConnection::establish(&admin_url).map_err(|e| {
-            anyhow::anyhow!(
-                "Postgres is unreachable at {admin_url}: {e}\n\
-                 Start it, or point TESSERA_BENCH_POSTGRES_URL at a server (trust auth, \
-                 allowed to CREATE DATABASE)."
-            )
-        })?;
-        let name = format!("tessera_bench_{}", uuid::Uuid::new_v4().simple());
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .with_context(|| format!("CREATE DATABASE {name}"))?;
-        eprintln!("bench: created database {name}");
-        Ok(Self {
-            url: format!("{server}/{name}{query}"),
-            admin_url,
-            name,
-        })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        // FORCE: the server's pool may still hold connections if a step failed mid-way.
-        let dropped = PgConnection::establish(&self.admin_url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut admin| {
-                diesel::sql_query(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .execute(&mut admin)
-                .map_err(|e| e.to_string())
-            });
-        match dropped {
-            Ok(_) => eprintln!("bench: dropped database {}", self.name),
-            Err(e) => eprintln!("bench: could not drop database {}: {e}", self.name),
-        }
-    }
-}
-
-fn bench_settings(database_url: &str, keys_dir: &Path) -> anyhow::Result<Settings> {
-    let env = [
-        ("TESSERA_DATABASE_URL", database_url),
-        ("TESSERA_BIND", "127.0.0.1:0"),
-        ("TESSERA_KEYS_DIR", &keys_dir.display().to_string()),
-        ("TESSERA_LOG", "warn"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    Ok(Settings::from_sources(HashMap::new(), env)?)
-}
-
-/// Applies the migrations and registers the bench's client and user through the library.
-fn register_fixtures(settings: &Settings) -> anyhow::Result<ClientView> {
-    let pool = tessera::store::connect(&settings.database_url, 1)?;
-    let mut conn = pool.get().context("a database connection")?;
-    tessera::store::run_migrations(&mut conn)?;
-    let client = tessera::oauth::clients::register(
-        &mut conn,
-        NewClient {
-            name: "bench".into(),
-            client_type: ClientType::Confidential,
-            grant_types: vec![
-                GrantType::Password,
-                GrantType::RefreshToken,
-                GrantType::ClientCredentials,
-            ],
-            redirect_uris: vec![],
-            scopes: vec!["read".into(), "write".into()],
-            audience: None,
-            first_party: false,
-        },
-    )?;
-    let hash = tessera::oauth::passwords::hash_blocking(PASSWORD)?;
-    let user = NewUser {
-        username: Username::parse(USERNAME)?,
-        email: None,
-        admin: false,
-    };
-    tessera::oauth::users::create(&mut conn, user, hash)?;
-    Ok(client)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,59 +318,13 @@ fn refresh_table_size(url: &str) -> anyhow::Result<TableSize> {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-/// The server and the client that calls it.
-struct Target {
-    http: reqwest::Client,
-    base: String,
-    client: ClientView,
-}
-
+/// The endpoints only this bench calls.
 impl Target {
-    fn new(issuer: &str, client: ClientView, concurrency: usize) -> anyhow::Result<Self> {
-        // One client for every loop: keep-alive connections are reused, as a real relying
-        // party's would be, so the figures measure the endpoint and not TCP set-up.
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrency)
-            .build()
-            .context("an HTTP client")?;
-        Ok(Self {
-            http,
-            base: issuer.trim_end_matches('/').to_owned(),
-            client,
-        })
-    }
-
-    /// Sends with HTTP Basic client authentication; `Err` for anything but a 200 with a JSON
-    /// body, carrying what went wrong.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, String> {
-        let response = request
-            .basic_auth(&self.client.client_id, self.client.client_secret.as_deref())
-            .send()
-            .await
-            .map_err(|e| format!("transport: {e}"))?;
-        let status = response.status();
-        if status != reqwest::StatusCode::OK {
-            let body = response.text().await.unwrap_or_default();
-            return Err(format!(
-                "{status}: {}",
-                body.chars().take(200).collect::<String>()
-            ));
-        }
-        response.json().await.map_err(|e| format!("body: {e}"))
-    }
-
-    async fn token(&self, form: &[(&str, &str)]) -> Result<Value, String> {
-        let url = format!("{}/oauth/token", self.base);
-        self.send(self.http.post(url).form(form)).await
-    }
-
     /// Introspects `token`; an inactive answer is an error here, since every token the bench
     /// introspects is live.
     async fn introspect(&self, token: &str) -> Result<Value, String> {
-        let url = format!("{}/oauth/introspect", self.base);
-        let body = self
-            .send(self.http.post(url).form(&[("token", token)]))
-            .await?;
+        let request = self.request(Method::POST, "/oauth/introspect");
+        let body = self.send(request.form(&[("token", token)])).await?;
         if body["active"] != Value::Bool(true) {
             return Err(format!("inactive: {body}"));
         }
@@ -546,11 +332,11 @@ impl Target {
     }
 
     async fn feed(&self, since: Option<i64>) -> Result<FeedPage, String> {
-        let mut url = format!("{}/oauth/revocations", self.base);
+        let mut path = "/oauth/revocations".to_owned();
         if let Some(since) = since {
-            url.push_str(&format!("?since={since}"));
+            path.push_str(&format!("?since={since}"));
         }
-        let body = self.send(self.http.get(url)).await?;
+        let body = self.send(self.request(Method::GET, &path)).await?;
         FeedPage::parse(&body).ok_or_else(|| format!("not a feed page: {body}"))
     }
 }
@@ -571,148 +357,37 @@ impl FeedPage {
     }
 }
 
-/// What one or more request loops saw.
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    failed: u64,
-    first_error: Option<String>,
-    /// Latency of each successful request.
-    latencies: Vec<Duration>,
-}
-
-impl Tally {
-    fn record<T>(&mut self, started: Instant, result: &Result<T, String>) {
-        match result {
-            Ok(_) => {
-                self.ok += 1;
-                self.latencies.push(started.elapsed());
-            }
-            Err(e) => {
-                self.failed += 1;
-                self.first_error.get_or_insert_with(|| e.clone());
-            }
-        }
-    }
-
-    fn merge(mut self, other: Tally) -> Tally {
-        self.ok += other.ok;
-        self.failed += other.failed;
-        self.first_error = self.first_error.or(other.first_error);
-        self.latencies.extend(other.latencies);
-        self
-    }
-}
-
-/// A finished phase: the tally, the wall time it took, and who used the CPU meanwhile.
-struct Phase {
-    tally: Tally,
-    elapsed: Duration,
-    cpu: Option<CpuShares>,
-}
-
-impl Phase {
-    /// The rate is taken over the time until the last in-flight request returned, so no
-    /// request is counted without its cost.
-    fn from_loops(started: Instant, tallies: Vec<Tally>) -> Self {
-        Self {
-            elapsed: started.elapsed(),
-            tally: tallies.into_iter().fold(Tally::default(), Tally::merge),
-            cpu: None,
-        }
-    }
-
-    fn rate(&self) -> f64 {
-        self.tally.ok as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.tally.latencies.clone();
-        sorted.sort_unstable();
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-    }
-}
-
-/// Runs `concurrency` copies of a loop until `duration` has passed.
-async fn run_for<F, Fut>(duration: Duration, concurrency: usize, make_loop: F) -> Phase
-where
-    F: Fn(Instant) -> Fut,
-    Fut: Future<Output = Tally>,
-{
-    let started = Instant::now();
-    // join_all polls every loop on this task: the runtime's other threads stay free, and the
-    // loops only wait on I/O.
-    let tallies = join_all((0..concurrency).map(|_| make_loop(started + duration))).await;
-    Phase::from_loops(started, tallies)
-}
-
-/// Sends `request()` again and again until `deadline`.
-async fn repeat_until<F, Fut, T>(deadline: Instant, mut request: F) -> Tally
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let mut tally = Tally::default();
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        let result = request().await;
-        tally.record(started, &result);
-    }
-    tally
-}
-
 /// A warm-up (untimed, so connection set-up and cold caches are not counted), then the
 /// timed phase.
 async fn warm_then_run<F, Fut>(
     options: &Options,
-    db_url: &str,
+    db: &BenchDb,
     make_loop: F,
-) -> anyhow::Result<Phase>
+) -> anyhow::Result<Phase<CpuShares>>
 where
     F: Fn(Instant) -> Fut,
     Fut: Future<Output = Tally>,
 {
     run_for(WARM_UP, options.concurrency, &make_loop).await;
     measured(
-        db_url,
+        db,
         run_for(options.seconds, options.concurrency, &make_loop),
     )
     .await
 }
 
 /// Runs a timed phase and records who used the CPU meanwhile.
-async fn measured(db_url: &str, phase: impl Future<Output = Phase>) -> anyhow::Result<Phase> {
+async fn measured(
+    db: &BenchDb,
+    phase: impl Future<Output = Phase>,
+) -> anyhow::Result<Phase<CpuShares>> {
     let probe = blocking({
-        let url = db_url.to_owned();
-        move || CpuProbe::start(&url)
+        let (admin_url, database) = (db.admin_url.clone(), db.name.clone());
+        move || CpuProbe::start(&admin_url, &database)
     })
     .await?;
-    let mut phase = phase.await;
-    phase.cpu = probe.and_then(|p| p.finish());
-    Ok(phase)
-}
-
-/// One password login; returns the access and refresh tokens.
-async fn login(target: &Target) -> anyhow::Result<(String, String)> {
-    let form = [
-        ("grant_type", "password"),
-        ("username", USERNAME),
-        ("password", PASSWORD),
-    ];
-    let body = target
-        .token(&form)
-        .await
-        .map_err(|e| anyhow::anyhow!("password login failed: {e}"))?;
-    let field = |name: &str| {
-        body[name]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("password login answered without {name}"))
-    };
-    Ok((field("access_token")?, field("refresh_token")?))
+    let phase = phase.await;
+    Ok(phase.with_cpu(probe.and_then(|p| p.finish())))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -723,8 +398,8 @@ async fn login(target: &Target) -> anyhow::Result<(String, String)> {
 async fn measure_introspection(
     target: &Target,
     options: &Options,
-    db_url: &str,
-) -> anyhow::Result<(Phase, String)> {
+    db: &BenchDb,
+) -> anyhow::Result<(Phase<CpuShares>, String)> {
     let (access, _) = login(target).await?;
     let first = target
         .introspect(&access)
@@ -738,7 +413,7 @@ async fn measure_introspection(
         "bench: introspection for {:?} × {} loops …",
         options.seconds, options.concurrency
     );
-    let phase = warm_then_run(options, db_url, |deadline| {
+    let phase = warm_then_run(options, db, |deadline| {
         repeat_until(deadline, || target.introspect(&access))
     })
     .await?;
@@ -784,8 +459,8 @@ async fn cold_read(target: &Target) -> anyhow::Result<ColdRead> {
 async fn measure_feed(
     target: &Target,
     options: &Options,
-    db_url: &str,
-) -> anyhow::Result<(Vec<ColdRead>, Phase)> {
+    db: &BenchDb,
+) -> anyhow::Result<(Vec<ColdRead>, Phase<CpuShares>)> {
     eprintln!("bench: {COLD_READS} cold reads of the revocation feed …");
     let mut reads = Vec::with_capacity(COLD_READS);
     for _ in 0..COLD_READS {
@@ -807,7 +482,7 @@ async fn measure_feed(
         }
         Ok(page)
     };
-    let phase = warm_then_run(options, db_url, |deadline| repeat_until(deadline, poll)).await?;
+    let phase = warm_then_run(options, db, |deadline| repeat_until(deadline, poll)).await?;
     Ok((reads, phase))
 }
 
@@ -815,7 +490,7 @@ async fn measure_feed(
 // Refresh rotation
 
 struct RefreshRun {
-    phase: Phase,
+    phase: Phase<CpuShares>,
     /// `refresh_tokens` as the timed phase began.
     table: TableSize,
     /// The never-used refresh token each loop ended with.
@@ -828,63 +503,21 @@ struct RefreshRun {
 async fn measure_refresh(
     target: &Target,
     options: &Options,
-    url: &str,
+    db: &BenchDb,
 ) -> anyhow::Result<RefreshRun> {
-    let logins = join_all((0..options.concurrency).map(|_| login(target))).await;
-    let mut tokens = logins
-        .into_iter()
-        .map(|login| login.map(|(_, refresh)| refresh))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut tokens = login_all(target, options.concurrency).await?;
     chained_refreshes(target, &mut tokens, WARM_UP).await;
     let table = blocking({
-        let url = url.to_owned();
+        let url = db.url.clone();
         move || refresh_table_size(&url)
     })
     .await?;
-    let phase = measured(url, chained_refreshes(target, &mut tokens, options.seconds)).await?;
+    let phase = measured(db, chained_refreshes(target, &mut tokens, options.seconds)).await?;
     Ok(RefreshRun {
         phase,
         table,
         tokens,
     })
-}
-
-/// One loop per token slot; each slot ends holding its loop's last, unused, token.
-async fn chained_refreshes(target: &Target, tokens: &mut [String], duration: Duration) -> Phase {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tallies = join_all(
-        tokens
-            .iter_mut()
-            .map(|slot| refresh_loop(target, slot, deadline)),
-    )
-    .await;
-    Phase::from_loops(started, tallies)
-}
-
-/// After a failure the loop stops: its token may have been retired, and presenting it again
-/// would be reuse, which revokes the session.
-async fn refresh_loop(target: &Target, slot: &mut String, deadline: Instant) -> Tally {
-    let mut tally = Tally::default();
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        let result = target
-            .token(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", slot.as_str()),
-            ])
-            .await
-            .and_then(|body| match body["refresh_token"].as_str() {
-                Some(next) => Ok(next.to_owned()),
-                None => Err("200 without a refresh_token".to_owned()),
-            });
-        tally.record(started, &result);
-        match result {
-            Ok(next) => *slot = next,
-            Err(_) => break,
-        }
-    }
-    tally
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -913,31 +546,21 @@ struct CpuProbe {
     backends: Vec<(String, u64)>,
 }
 
-#[derive(QueryableByName)]
-struct Backend {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pid: i32,
-}
-
 impl CpuProbe {
     /// `None` where /proc cannot be read (not Linux): the phase then goes unaccounted.
-    fn start(db_url: &str) -> anyhow::Result<Option<Self>> {
+    fn start(admin_url: &str, database: &str) -> anyhow::Result<Option<Self>> {
         let Some(machine) = machine_ticks() else {
             return Ok(None);
         };
         // The server's pool keeps its connections, so these are the backends for the phase;
         // one that disconnects mid-phase loses its ticks (a small undercount).
-        let backends = diesel::sql_query(
-            "SELECT pid FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .load::<Backend>(&mut connect(db_url)?)?
-        .into_iter()
-        .filter_map(|b| {
-            let pid = b.pid.to_string();
-            process_ticks(&pid).map(|ticks| (pid, ticks))
-        })
-        .collect();
+        let backends = backend_pids(admin_url, database)?
+            .into_iter()
+            .filter_map(|pid| {
+                let pid = pid.to_string();
+                process_ticks(&pid).map(|ticks| (pid, ticks))
+            })
+            .collect();
         Ok(Some(Self {
             machine,
             own: process_ticks("self").unwrap_or(0),
@@ -983,11 +606,7 @@ fn machine_ticks() -> Option<(u64, u64)> {
 
 /// User + system clock ticks of a process (all its threads), from /proc/PID/stat.
 fn process_ticks(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: count fields from the last ')'.
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after it.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    stat_ticks(Path::new(&format!("/proc/{pid}/stat")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1184,8 +803,9 @@ impl Report {
     fn print_phases(&self) {
         println!();
         println!(
-            "{:<44} {:>10} {:>8} {:>9} {:>9}   CPU: bench / postgres / other",
-            "measure", "per second", "errors", "p50 ms", "p99 ms"
+            "{:<44} {}   CPU: bench / postgres / other",
+            "measure",
+            figures_header()
         );
         println!("{}", "-".repeat(116));
         print_phase("introspection, valid access token", &self.introspection);
@@ -1286,7 +906,7 @@ impl Report {
     }
 }
 
-fn print_phase(name: &str, phase: &Phase) {
+fn print_phase(name: &str, phase: &Phase<CpuShares>) {
     let cpu = phase.cpu.map_or("not measured".to_owned(), |c| {
         format!(
             "{:>3.0}% / {:>3.0}% / {:>3.0}%",
@@ -1295,12 +915,5 @@ fn print_phase(name: &str, phase: &Phase) {
             c.other * 100.0
         )
     });
-    println!(
-        "{:<44} {:>10.0} {:>8} {:>9.1} {:>9.1}   {cpu}",
-        name,
-        phase.rate(),
-        phase.tally.failed,
-        phase.percentile(0.50).as_secs_f64() * 1e3,
-        phase.percentile(0.99).as_secs_f64() * 1e3,
-    );
+    println!("{name:<44} {}   {cpu}", phase.figures());
 }

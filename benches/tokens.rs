@@ -15,6 +15,9 @@
 //!
 //! Exits 0 whatever the ratios (a benchmark, not a test); non-zero when it cannot run.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,85 +28,31 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
-use diesel::{Connection, RunQueryDsl};
-use futures_util::future::join_all;
-use serde_json::Value;
-use tessera::config::Settings;
-use tessera::domain::{ClientType, GrantType, Username};
-use tessera::oauth::clients::{ClientView, NewClient};
-use tessera::oauth::users::NewUser;
+use support::cpu::{backend_pids, stat_ticks};
+use support::db::{bench_settings, register_fixtures, BenchDb};
+use support::http::{login_all, start_server, Target};
+use support::loops::{
+    chained_refreshes, figures_header, repeat_until, run_for, Phase, Tally, WARM_UP,
+};
+use support::{blocking, Options, CLIENT_THREADS};
 
-const USERNAME: &str = "bench-user";
-const PASSWORD: &str = "bench-password-123";
 /// A token endpoint should spend most of its CPU on the signature it exists to make.
 const CLIENT_CREDENTIALS_TARGET: f64 = 0.70;
 /// A rotation signs twice and commits once, so half the signing rate is its own ceiling.
 const REFRESH_TARGET: f64 = 0.35;
-const WARM_UP: Duration = Duration::from_secs(1);
 const SIGN_MULTI: Duration = Duration::from_secs(4);
 const SIGN_SINGLE: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
-    let options = match Options::from_env() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("bench: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Named threads tell the load generator's CPU apart from the server's, which shares this
-    // process (see `load_generator_cpu`, and `top -H`).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("bench-client")
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    match runtime.block_on(run(&options)) {
-        Ok(report) => {
-            report.print(&options);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench failed: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-struct Options {
-    postgres_url: String,
-    seconds: Duration,
-    concurrency: usize,
-}
-
-impl Options {
-    fn from_env() -> anyhow::Result<Self> {
-        let number = |var: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(var) {
-                Err(_) => Ok(default),
-                Ok(raw) => match raw.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => bail!("{var}: expected a positive whole number, got {raw:?}"),
-                },
-            }
-        };
-        Ok(Self {
-            postgres_url: std::env::var("TESSERA_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
-            seconds: Duration::from_secs(number("TESSERA_BENCH_SECONDS", 10)?),
-            concurrency: number("TESSERA_BENCH_CONCURRENCY", 32)? as usize,
-        })
-    }
+    support::main(run, Report::print)
 }
 
 /// Everything measured, printed at the end.
 struct Report {
     workers: usize,
     pool_size: u32,
-    client_credentials: Phase,
-    refresh: Phase,
+    client_credentials: Phase<CpuUse>,
+    refresh: Phase<CpuUse>,
     /// Measured before and after the HTTP phases: a busy neighbour during either shows.
     ceiling_before: Ceiling,
     ceiling_after: Ceiling,
@@ -111,33 +60,16 @@ struct Report {
 
 async fn run(options: &Options) -> anyhow::Result<Report> {
     // Declared first so it is dropped last: the database goes even when a step below fails.
-    let db = BenchDb::create(&options.postgres_url)?;
+    let db = BenchDb::create(&options.postgres_url, false)?;
     let keys_dir = tempfile::tempdir().context("a temporary keys directory")?;
     let settings = bench_settings(&db.url, keys_dir.path())?;
-    let client = tokio::task::spawn_blocking({
+    let client = blocking({
         let settings = settings.clone();
         move || register_fixtures(&settings)
     })
-    .await??;
+    .await?;
 
-    let app = tessera::startup::Application::build(settings.clone())
-        .await
-        .context("the server did not start")?;
-    let token_url = format!("{}/oauth/token", app.issuer());
-    let server = app.handle();
-    tokio::spawn(app.run_until_stopped());
-
-    // One client for every loop: keep-alive connections are reused, as a real relying party's
-    // would be, so the figures measure the token endpoint and not TCP set-up.
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.concurrency)
-        .build()
-        .context("an HTTP client")?;
-    let target = Target {
-        http,
-        url: token_url,
-        client,
-    };
+    let (target, server) = start_server(settings.clone(), client, options.concurrency).await?;
 
     eprintln!("bench: measuring the raw signing ceiling …");
     let key = Arc::new(read_signing_key(keys_dir.path())?);
@@ -148,30 +80,24 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         "bench: client_credentials for {:?} × {} loops …",
         options.seconds, options.concurrency
     );
-    run_for(WARM_UP, options.concurrency, |_, deadline| {
+    run_for(WARM_UP, options.concurrency, |deadline| {
         client_credentials_loop(&target, deadline)
     })
     .await;
     let client_credentials = probe
-        .measure(run_for(
-            options.seconds,
-            options.concurrency,
-            |_, deadline| client_credentials_loop(&target, deadline),
-        ))
+        .measure(run_for(options.seconds, options.concurrency, |deadline| {
+            client_credentials_loop(&target, deadline)
+        }))
         .await?;
 
     eprintln!("bench: {} password logins (untimed) …", options.concurrency);
-    let tokens = login_all(&target, options.concurrency).await?;
+    let mut tokens = login_all(&target, options.concurrency).await?;
     eprintln!(
         "bench: refresh rotations for {:?} × {} loops …",
         options.seconds, options.concurrency
     );
     let refresh = probe
-        .measure(run_for(
-            options.seconds,
-            options.concurrency,
-            |i, deadline| refresh_loop(&target, tokens[i].clone(), deadline),
-        ))
+        .measure(chained_refreshes(&target, &mut tokens, options.seconds))
         .await?;
 
     // Nothing is in flight: a graceful stop would only wait on idle keep-alive connections.
@@ -187,104 +113,6 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         ceiling_before,
         ceiling_after,
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Set-up
-
-/// A throwaway Postgres database, dropped (with its open connections) when this is dropped.
-struct BenchDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl BenchDb {
-    /// `server_url` names no database; a query (`?sslmode=disable`) is kept for both URLs.
-    fn create(server_url: &str) -> anyhow::Result<Self> {
-        let (server, query) = match server_url.split_once('?') {
-            Some((server, query)) => (server.trim_end_matches('/'), format!("?{query}")),
-            None => (server_url, String::new()),
-        };
-        let admin_url = format!("{server}/postgres{query}");
-        let mut admin = diesel::PgConnection::establish(&admin_url).map_err(|e| {
-            anyhow::anyhow!(
-                "Postgres is unreachable at {admin_url}: {e}\n\
-                 Start it, or point TESSERA_BENCH_POSTGRES_URL at a server (trust auth, \
-                 allowed to CREATE DATABASE)."
-            )
-        })?;
-        let name = format!("tessera_bench_{}", uuid::Uuid::new_v4().simple());
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .with_context(|| format!("CREATE DATABASE {name}"))?;
-        Ok(Self {
-            url: format!("{server}/{name}{query}"),
-            admin_url,
-            name,
-        })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        // FORCE: the server's pool may still hold connections if a step failed mid-way.
-        let dropped = diesel::PgConnection::establish(&self.admin_url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut admin| {
-                diesel::sql_query(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .execute(&mut admin)
-                .map_err(|e| e.to_string())
-            });
-        if let Err(e) = dropped {
-            eprintln!("bench: could not drop database {}: {e}", self.name);
-        }
-    }
-}
-
-fn bench_settings(database_url: &str, keys_dir: &Path) -> anyhow::Result<Settings> {
-    let env = [
-        ("TESSERA_DATABASE_URL", database_url),
-        ("TESSERA_BIND", "127.0.0.1:0"),
-        ("TESSERA_KEYS_DIR", &keys_dir.display().to_string()),
-        ("TESSERA_LOG", "warn"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    Ok(Settings::from_sources(HashMap::new(), env)?)
-}
-
-/// Registers the bench's client and user directly in the database (blocking).
-fn register_fixtures(settings: &Settings) -> anyhow::Result<ClientView> {
-    let pool = tessera::store::connect(&settings.database_url, 1)?;
-    let mut conn = pool.get().context("a database connection")?;
-    tessera::store::run_migrations(&mut conn)?;
-    let client = tessera::oauth::clients::register(
-        &mut conn,
-        NewClient {
-            name: "bench".into(),
-            client_type: ClientType::Confidential,
-            grant_types: vec![
-                GrantType::Password,
-                GrantType::RefreshToken,
-                GrantType::ClientCredentials,
-            ],
-            redirect_uris: vec![],
-            scopes: vec!["read".into(), "write".into()],
-            audience: None,
-            first_party: false,
-        },
-    )?;
-    let hash = tessera::oauth::passwords::hash_blocking(PASSWORD)?;
-    let user = NewUser {
-        username: Username::parse(USERNAME)?,
-        email: None,
-        admin: false,
-    };
-    tessera::oauth::users::create(&mut conn, user, hash)?;
-    Ok(client)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,17 +153,17 @@ impl Ceiling {
     async fn measure(key: Arc<RsaKeyPair>) -> anyhow::Result<Self> {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         // Off the async threads: the measurement blocks for seconds.
-        Ok(tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let (single, _) = sign_rate(&key, 1, SIGN_SINGLE);
             let (multi, sign_cpu) = sign_rate(&key, threads, SIGN_MULTI);
-            Self {
+            Ok(Self {
                 single,
                 multi,
                 threads,
                 sign_cpu,
-            }
+            })
         })
-        .await?)
+        .await
     }
 }
 
@@ -388,170 +216,11 @@ fn thread_cpu() -> Duration {
 // ---------------------------------------------------------------------------------------------
 // HTTP phases
 
-/// The token endpoint and the client that calls it.
-struct Target {
-    http: reqwest::Client,
-    url: String,
-    client: ClientView,
-}
-
-impl Target {
-    /// POSTs a token request with HTTP Basic client authentication; `Err` for anything but a
-    /// 200 with a JSON body, carrying what went wrong.
-    async fn token(&self, form: &[(&str, &str)]) -> Result<Value, String> {
-        let response = self
-            .http
-            .post(&self.url)
-            .basic_auth(&self.client.client_id, self.client.client_secret.as_deref())
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| format!("transport: {e}"))?;
-        let status = response.status();
-        if status != reqwest::StatusCode::OK {
-            let body = response.text().await.unwrap_or_default();
-            return Err(format!(
-                "{status}: {}",
-                body.chars().take(200).collect::<String>()
-            ));
-        }
-        response.json().await.map_err(|e| format!("body: {e}"))
-    }
-}
-
-/// What one or more request loops saw.
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    failed: u64,
-    first_error: Option<String>,
-    /// Latency of each successful request.
-    latencies: Vec<Duration>,
-}
-
-impl Tally {
-    fn record<T>(&mut self, started: Instant, result: &Result<T, String>) {
-        match result {
-            Ok(_) => {
-                self.ok += 1;
-                self.latencies.push(started.elapsed());
-            }
-            Err(e) => {
-                self.failed += 1;
-                self.first_error.get_or_insert_with(|| e.clone());
-            }
-        }
-    }
-
-    fn merge(mut self, other: Tally) -> Tally {
-        self.ok += other.ok;
-        self.failed += other.failed;
-        self.first_error = self.first_error.or(other.first_error);
-        self.latencies.extend(other.latencies);
-        self
-    }
-}
-
-/// A finished phase: the tally and the wall time it took.
-struct Phase {
-    tally: Tally,
-    elapsed: Duration,
-    /// Where the phase's CPU went; `None` where /proc cannot tell (not Linux).
-    cpu: Option<CpuUse>,
-}
-
-impl Phase {
-    fn rate(&self) -> f64 {
-        self.tally.ok as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.tally.latencies.clone();
-        sorted.sort_unstable();
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-        sorted[index]
-    }
-}
-
-/// Runs `concurrency` loops until `duration` has passed. The rate is taken over the time
-/// until the last in-flight request has returned, so no request is counted without its cost.
-async fn run_for<F, Fut>(duration: Duration, concurrency: usize, make_loop: F) -> Phase
-where
-    F: Fn(usize, Instant) -> Fut,
-    Fut: std::future::Future<Output = Tally>,
-{
-    let started = Instant::now();
-    let deadline = started + duration;
-    // join_all polls every loop on this task: the runtime's other threads stay free for the
-    // server, and the loops only wait on I/O.
-    let tallies = join_all((0..concurrency).map(|i| make_loop(i, deadline))).await;
-    let elapsed = started.elapsed();
-    let tally = tallies.into_iter().fold(Tally::default(), Tally::merge);
-    Phase {
-        tally,
-        elapsed,
-        cpu: None,
-    }
-}
-
 async fn client_credentials_loop(target: &Target, deadline: Instant) -> Tally {
-    let mut tally = Tally::default();
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        let result = target.token(&[("grant_type", "client_credentials")]).await;
-        tally.record(started, &result);
-    }
-    tally
-}
-
-/// Rotates one session's refresh token again and again, each time presenting the token the
-/// previous answer returned. After a failure the loop stops: its token may have been retired,
-/// and presenting it again would be reuse, which revokes the session.
-async fn refresh_loop(target: &Target, mut refresh_token: String, deadline: Instant) -> Tally {
-    let mut tally = Tally::default();
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        let result = target
-            .token(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-            ])
-            .await
-            .and_then(|body| match body["refresh_token"].as_str() {
-                Some(next) => Ok(next.to_owned()),
-                None => Err("200 without a refresh_token".to_owned()),
-            });
-        tally.record(started, &result);
-        match result {
-            Ok(next) => refresh_token = next,
-            Err(_) => break,
-        }
-    }
-    tally
-}
-
-/// One password login per loop, before the timed phase: argon2 costs ~60 ms a login and
-/// would otherwise swamp the rotation figures.
-async fn login_all(target: &Target, count: usize) -> anyhow::Result<Vec<String>> {
-    let form = [
-        ("grant_type", "password"),
-        ("username", USERNAME),
-        ("password", PASSWORD),
-    ];
-    let answers = join_all((0..count).map(|_| target.token(&form))).await;
-    answers
-        .into_iter()
-        .map(|answer| {
-            let body = answer.map_err(|e| anyhow::anyhow!("password login failed: {e}"))?;
-            body["refresh_token"]
-                .as_str()
-                .map(str::to_owned)
-                .context("password login answered without a refresh_token")
-        })
-        .collect()
+    repeat_until(deadline, || {
+        target.token(&[("grant_type", "client_credentials")])
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -622,20 +291,20 @@ impl CpuProbe {
     async fn measure(
         &self,
         phase: impl std::future::Future<Output = Phase>,
-    ) -> anyhow::Result<Phase> {
+    ) -> anyhow::Result<Phase<CpuUse>> {
         let before = self.read().await?;
-        let mut phase = phase.await;
+        let phase = phase.await;
         let after = self.read().await?;
-        phase.cpu = before
-            .zip(after)
-            .map(|(before, after)| after.since(&before));
-        Ok(phase)
+        Ok(phase.with_cpu(
+            before
+                .zip(after)
+                .map(|(before, after)| after.since(&before)),
+        ))
     }
 
     async fn read(&self) -> anyhow::Result<Option<CpuReading>> {
         let (admin_url, database) = (self.admin_url.clone(), self.database.clone());
-        let pids =
-            tokio::task::spawn_blocking(move || backend_pids(&admin_url, &database)).await??;
+        let pids = blocking(move || backend_pids(&admin_url, &database)).await?;
         let Some(process) = proc_cpu(Path::new("/proc/self/stat")) else {
             return Ok(None);
         };
@@ -651,21 +320,6 @@ impl CpuProbe {
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct BackendPid {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pid: i32,
-}
-
-fn backend_pids(admin_url: &str, database: &str) -> anyhow::Result<Vec<u32>> {
-    let mut admin = diesel::PgConnection::establish(admin_url)?;
-    let rows: Vec<BackendPid> =
-        diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-            .bind::<diesel::sql_types::Text, _>(database)
-            .load(&mut admin)?;
-    Ok(rows.into_iter().map(|r| r.pid as u32).collect())
-}
-
 /// The load generator's threads: the main thread, which polls the request loops, and the
 /// runtime's workers, named `bench-client`, which drive the HTTP connections.
 fn load_generator_cpu() -> Duration {
@@ -677,7 +331,7 @@ fn load_generator_cpu() -> Duration {
         .filter_map(Result::ok)
         .filter(|task| {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            task.file_name() == pid.as_str() || comm.trim_end() == "bench-client"
+            task.file_name() == pid.as_str() || comm.trim_end() == CLIENT_THREADS
         })
         .filter_map(|task| proc_cpu(&task.path().join("stat")))
         .sum()
@@ -685,11 +339,7 @@ fn load_generator_cpu() -> Duration {
 
 /// User plus system time from a /proc `stat` file.
 fn proc_cpu(stat: &Path) -> Option<Duration> {
-    let text = std::fs::read_to_string(stat).ok()?;
-    // Fields 14 and 15 (utime, stime); the command name before them may contain spaces, so
-    // count from the closing parenthesis, after which field 3 begins.
-    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let ticks = stat_ticks(stat)?;
     // SAFETY: sysconf only reads a system constant.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Some(Duration::from_nanos(ticks * 1_000_000_000 / per_second))
@@ -717,10 +367,7 @@ impl Report {
             options.concurrency, options.seconds, self.workers, self.pool_size
         );
         println!();
-        println!(
-            "{:<38} {:>10} {:>8} {:>9} {:>9}",
-            "measure", "per second", "errors", "p50 ms", "p99 ms"
-        );
+        println!("{:<38} {}", "measure", figures_header());
         println!("{}", "-".repeat(78));
         for (when, ceiling) in [
             ("before", &self.ceiling_before),
@@ -839,15 +486,8 @@ impl Report {
         warnings
     }
 
-    fn print_phase(&self, name: &str, phase: &Phase) {
-        println!(
-            "{:<38} {:>10.0} {:>8} {:>9.1} {:>9.1}",
-            name,
-            phase.rate(),
-            phase.tally.failed,
-            phase.percentile(0.50).as_secs_f64() * 1e3,
-            phase.percentile(0.99).as_secs_f64() * 1e3,
-        );
+    fn print_phase(&self, name: &str, phase: &Phase<CpuUse>) {
+        println!("{name:<38} {}", phase.figures());
     }
 
     fn print_ratio(&self, name: &str, rate: f64, target: f64) {

@@ -177,3 +177,26 @@ pub async fn start(
         .await?;
     Ok(pair)
 }
+
+/// Starts a session for `user_id` at a login through `client` (password or authorization code
+/// grant): the client's audience, and a refresh token only if the client may use one.
+pub async fn start_for_client(
+    provider: &Provider,
+    client: &super::clients::Client,
+    user_id: &str,
+    scope: &Scope,
+    browser_session: Option<Vec<u8>>,
+) -> Result<TokenPair, OAuthError> {
+    let audience = client
+        .audience
+        .as_deref()
+        .unwrap_or(&provider.settings.audience);
+    let subject = Subject {
+        user_id,
+        client_id: Some(&client.client_id),
+        audience,
+        scope,
+    };
+    let with_refresh = client.allows(crate::domain::GrantType::RefreshToken);
+    start(provider, subject, "oauth", with_refresh, browser_session).await
+}

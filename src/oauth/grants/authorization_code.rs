@@ -8,12 +8,12 @@ use base64::Engine;
 use subtle::ConstantTimeEq;
 
 use super::expires_in;
-use crate::domain::{GrantType, Scope};
+use crate::domain::Scope;
 use crate::oauth::authorize::is_pkce_value;
 use crate::oauth::clients::Client;
 use crate::oauth::events::{self, Actor};
 use crate::oauth::jwt::JwtType;
-use crate::oauth::sessions::{self, Subject};
+use crate::oauth::sessions;
 use crate::oauth::tokens::{IdClaims, TokenResponse};
 use crate::oauth::{secrets, OAuthError, Provider};
 use crate::store::{self, browser, users};
@@ -90,22 +90,11 @@ pub async fn exchange(
     }
 
     let scope = Scope::parse(&row.scope).map_err(OAuthError::internal)?;
-    let audience = client
-        .audience
-        .as_deref()
-        .unwrap_or(&provider.settings.audience);
-    let subject = Subject {
-        user_id: &user.id,
-        client_id: Some(&client.client_id),
-        audience,
-        scope: &scope,
-    };
-    let with_refresh = client.allows(GrantType::RefreshToken);
-    let pair = sessions::start(
+    let pair = sessions::start_for_client(
         provider,
-        subject,
-        "oauth",
-        with_refresh,
+        client,
+        &user.id,
+        &scope,
         row.browser_session.clone(),
     )
     .await?;

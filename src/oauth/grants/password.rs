@@ -2,10 +2,10 @@
 //! clients; RFC 9700 §2.4 steers new browser and mobile clients to the authorization code flow.
 
 use super::expires_in;
-use crate::domain::{GrantType, Password};
+use crate::domain::Password;
 use crate::oauth::clients::Client;
 use crate::oauth::events;
-use crate::oauth::sessions::{self, Subject};
+use crate::oauth::sessions;
 use crate::oauth::tokens::TokenResponse;
 use crate::oauth::{OAuthError, Provider};
 use crate::store::users::{self, UserRow};
@@ -69,19 +69,7 @@ pub async fn exchange(
     let user = check_credentials(provider, username, password)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("invalid username or password"))?;
-    let audience = client
-        .audience
-        .as_deref()
-        .unwrap_or(&provider.settings.audience);
-    let subject = Subject {
-        user_id: &user.id,
-        client_id: Some(&client.client_id),
-        audience,
-        scope: &scope,
-    };
-    // A refresh token only for clients that may use it.
-    let with_refresh = client.allows(GrantType::RefreshToken);
-    let pair = sessions::start(provider, subject, "oauth", with_refresh, None).await?;
+    let pair = sessions::start_for_client(provider, client, &user.id, &scope, None).await?;
     tracing::info!(event = "login", user_id = %user.id, client_id = %client.client_id, sid = %pair.sid);
     Ok(TokenResponse {
         access_token: pair.access_token,
