@@ -113,6 +113,13 @@ impl LoginThrottle {
         }
     }
 
+    /// The map key of an account: usernames are at most 150 characters, and a longer one (which
+    /// matches no account anyway) must not let an attacker fill memory with huge keys.
+    fn account_key(username: &str) -> String {
+        let bounded: String = username.chars().take(150).collect();
+        format!("u:{}", bounded.to_lowercase())
+    }
+
     /// Whether another attempt for `username` from `address` may be checked now.
     pub fn allows(&self, username: &str, address: &str) -> bool {
         let now = Instant::now();
@@ -127,17 +134,14 @@ impl LoginThrottle {
             }
             entries.len()
         };
-        count(format!("u:{}", username.to_lowercase())) < self.per_account
+        count(Self::account_key(username)) < self.per_account
             && count(format!("a:{address}")) < self.per_address
     }
 
     pub fn record_failure(&self, username: &str, address: &str) {
         let now = Instant::now();
         let mut failures = self.failures.lock().expect("throttle lock poisoned");
-        for key in [
-            format!("u:{}", username.to_lowercase()),
-            format!("a:{address}"),
-        ] {
+        for key in [Self::account_key(username), format!("a:{address}")] {
             failures.entry(key).or_default().push_back(now);
         }
         // Forget keys whose failures have all aged out, so the map cannot grow without bound.

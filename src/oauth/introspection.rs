@@ -6,7 +6,7 @@ use super::access::{self, BearerError};
 use super::jwt::JwtType;
 use super::tokens::{self, RefreshClaims};
 use super::{secrets, OAuthError, Provider};
-use crate::store::{refresh_tokens, users};
+use crate::store::refresh_tokens;
 
 /// RFC 7662 §2.2. Fields that do not apply to a token are left out.
 #[derive(Debug, Default, Serialize)]
@@ -110,15 +110,16 @@ async fn introspect_refresh(provider: &Provider, token: &str) -> Result<Introspe
     let hash = secrets::sha256(token.as_bytes());
     let found = provider
         .db(move |conn| {
-            let Some((row, session)) = refresh_tokens::find_with_session(conn, &hash)? else {
+            let Some((row, session, user)) =
+                refresh_tokens::find_with_session_and_user(conn, &hash)?
+            else {
                 return Ok(None);
             };
             let now = crate::domain::now();
             if row.retired_at.is_some() || row.expires_at <= now || session.revoked_at.is_some() {
                 return Ok(None);
             }
-            let user = users::find_by_id(conn, &session.user_id)?.filter(|u| !u.disabled);
-            Ok(user.map(|u| (session, u)))
+            Ok((!user.disabled).then_some((session, user)))
         })
         .await?;
     let Some((session, user)) = found else {

@@ -127,18 +127,6 @@ pub fn rotate(
     }
 }
 
-/// The token and its session, in one indexed read.
-pub fn find_with_session(
-    conn: &mut DbConnection,
-    token_hash: &[u8],
-) -> Result<Option<(RefreshTokenRow, SessionRow)>, StoreError> {
-    Ok(refresh_tokens::table
-        .inner_join(sessions::table)
-        .filter(refresh_tokens::token_hash.eq(token_hash))
-        .first(conn)
-        .optional()?)
-}
-
 /// Retires a live token: the conditional `UPDATE … WHERE retired_at IS NULL` is the guard
 /// that lets exactly one of many concurrent rotations of the same token win. Returns whether
 /// this call retired it.

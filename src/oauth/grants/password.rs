@@ -43,7 +43,9 @@ pub async fn check_credentials(
             let subject = other.map(|u| u.id);
             provider
                 .db(move |conn| {
-                    let detail = serde_json::json!({ "username": username });
+                    // Bounded: a username is at most 150 characters, whatever an attacker sends.
+                    let shown: String = username.chars().take(150).collect();
+                    let detail = serde_json::json!({ "username": shown });
                     Ok(events::record(
                         conn,
                         "login_failed",
