@@ -17,25 +17,30 @@ pub const CSRF_COOKIE: &str = "tessera_csrf";
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user_id: String,
+    pub username: String,
     pub auth_time: NaiveDateTime,
     pub id_hash: Vec<u8>,
 }
 
 /// Starts a browser session; returns the cookie value (shown to the browser only).
-pub async fn sign_in(provider: &Provider, user_id: &str) -> Result<(String, SignedIn), OAuthError> {
+pub async fn sign_in(
+    provider: &Provider,
+    user: &crate::store::users::UserRow,
+) -> Result<(String, SignedIn), OAuthError> {
     let cookie = secrets::random_token(32);
     let now = crate::domain::now();
     let lifetime = TimeDelta::from_std(provider.settings.refresh_token_ttl)
         .expect("bounded by the configuration");
     let row = BrowserSessionRow {
         id_hash: secrets::sha256(cookie.as_bytes()),
-        user_id: user_id.to_owned(),
+        user_id: user.id.clone(),
         auth_time: now,
         expires_at: now + lifetime,
         ended_at: None,
     };
     let signed_in = SignedIn {
         user_id: row.user_id.clone(),
+        username: user.username.clone(),
         auth_time: now,
         id_hash: row.id_hash.clone(),
     };
@@ -60,12 +65,14 @@ pub async fn current(
             else {
                 return Ok(None);
             };
-            let user = crate::store::users::find_by_id(conn, &row.user_id)?;
-            if user.is_none_or(|u| u.disabled) {
+            let Some(user) =
+                crate::store::users::find_by_id(conn, &row.user_id)?.filter(|u| !u.disabled)
+            else {
                 return Ok(None);
-            }
+            };
             Ok(Some(SignedIn {
                 user_id: row.user_id,
+                username: user.username,
                 auth_time: row.auth_time,
                 id_hash: row.id_hash,
             }))

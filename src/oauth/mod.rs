@@ -21,6 +21,7 @@ pub mod revocation;
 pub mod secrets;
 mod sessions;
 pub mod tokens;
+pub mod userinfo;
 pub mod users;
 
 use std::sync::Arc;

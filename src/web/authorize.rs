@@ -77,7 +77,7 @@ pub async fn login(req: HttpRequest, payload: web::Payload, provider: State) -> 
             StatusCode::UNAUTHORIZED,
         );
     };
-    let (cookie_value, session) = match browser::sign_in(&provider, &user.id).await {
+    let (cookie_value, session) = match browser::sign_in(&provider, &user).await {
         Ok(s) => s,
         Err(e) => return server_error(e),
     };
@@ -200,24 +200,9 @@ async fn proceed(
 ) -> HttpResponse {
     match authorize::needs_consent(provider, request, &session.user_id).await {
         Ok(true) => {
-            let user_id = session.user_id.clone();
-            let user = provider
-                .db(move |conn| Ok(crate::store::users::find_by_id(conn, &user_id)?))
-                .await;
-            let username = match user {
-                Ok(Some(u)) => u.username,
-                Ok(None) => {
-                    return pages::error(
-                        StatusCode::BAD_REQUEST,
-                        "Signed out",
-                        "Your account is gone.",
-                    )
-                }
-                Err(e) => return server_error(e),
-            };
             let page = ConsentPage {
                 client_name: &request.client.name,
-                username: &username,
+                username: &session.username,
                 scopes: request.scope.tokens().collect(),
                 csrf_token: csrf,
                 carried: &request.params,

@@ -5,13 +5,14 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use super::State;
 use crate::oauth::access::{self, BearerError};
+use crate::oauth::userinfo;
 
 #[tracing::instrument(name = "userinfo", skip_all)]
 pub async fn userinfo(req: HttpRequest, provider: State) -> HttpResponse {
     // DRF's `Authorization: Token KEY` for the opaque tokens of /api-token-auth/.
     if let Some(key) = scheme_token(&req, "token") {
         return match access::authenticate_api_token(&provider, key).await {
-            Ok(found) => claims_response(&found.user),
+            Ok(found) => claims_response(userinfo::claims(&found.user, None)),
             Err(BearerError::Invalid(why)) => invalid_token(why),
             Err(BearerError::Server(e)) => super::errors::ApiError::OAuth(e).into_response(),
         };
@@ -29,15 +30,7 @@ pub async fn userinfo(req: HttpRequest, provider: State) -> HttpResponse {
         Ok(access::Access {
             user: Some(user),
             claims,
-        }) => {
-            let scope: Vec<&str> = claims.scope.split(' ').collect();
-            if scope.contains(&"openid") {
-                oidc_claims_response(&user, &scope)
-            } else {
-                // Tokens from before OpenID Connect (password grant, DRF): the basic claims.
-                claims_response(&user)
-            }
-        }
+        }) => claims_response(userinfo::claims(&user, Some(&claims.scope))),
         Ok(_) => invalid_token("the token does not belong to a user"),
         Err(BearerError::Invalid(why)) => invalid_token(why),
         Err(BearerError::Server(e)) => super::errors::ApiError::OAuth(e).into_response(),
@@ -53,27 +46,7 @@ pub fn invalid_token(description: &str) -> HttpResponse {
         .json(super::errors::error_body("invalid_token", description))
 }
 
-fn claims_response(user: &crate::store::users::UserRow) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({
-            "sub": user.id,
-            "preferred_username": user.username,
-            "email": user.email,
-        }))
-}
-
-/// OIDC Core §5.4: `sub` always; `profile` adds the username, `email` the address.
-fn oidc_claims_response(user: &crate::store::users::UserRow, scope: &[&str]) -> HttpResponse {
-    let mut claims = serde_json::json!({ "sub": user.id });
-    if scope.contains(&"profile") {
-        claims["preferred_username"] = user.username.clone().into();
-    }
-    if scope.contains(&"email") {
-        claims["email"] = user.email.clone().into();
-        // Tessera does not verify addresses.
-        claims["email_verified"] = false.into();
-    }
+fn claims_response(claims: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(claims)
