@@ -1,12 +1,11 @@
 //! The command line, run as the real binary against a test database.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{Backend, ServerProcess, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -209,41 +208,17 @@ fn no_secret_reaches_the_log() {
     ));
     let secret = client["client_secret"].as_str().unwrap().to_owned();
 
-    let mut server = Command::new(BIN)
-        .arg("serve")
-        .env_clear()
-        .env("TESSERA_DATABASE_URL", &db.url)
-        .env("TESSERA_KEYS_DIR", keys.path())
-        .env("TESSERA_BIND", "127.0.0.1:0")
-        .env("TESSERA_LOG", "trace")
-        .env("TESSERA_LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = server.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let address = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs its address");
-        log.push(line.clone());
-        let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
-        if parsed["fields"]["message"] == "listening" {
-            break parsed["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let keys_dir = keys.path().display().to_string();
+    let server = ServerProcess::start(&[
+        ("TESSERA_DATABASE_URL", db.url.as_str()),
+        ("TESSERA_KEYS_DIR", keys_dir.as_str()),
+        ("TESSERA_LOG", "trace"),
+    ]);
+    let address = server.address.clone();
 
     let tokens = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let http = reqwest::Client::new();
-        let url = format!("http://{address}/oauth/token");
+        let url = format!("{address}/oauth/token");
         let id = client["client_id"].as_str().unwrap();
         let login: Value = http
             .post(&url)
@@ -299,10 +274,7 @@ fn no_secret_reaches_the_log() {
             rotated["refresh_token"].as_str().unwrap().to_owned(),
         ]
     });
-    server.kill().unwrap();
-    server.wait().unwrap();
-    log.extend(rx.iter());
-    let log = log.join("\n");
+    let log = server.stop();
 
     assert!(
         log.contains("refresh_token_reuse"),

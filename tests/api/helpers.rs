@@ -458,3 +458,83 @@ pub async fn assert_oauth_error(resp: reqwest::Response, status: u16, code: &str
     assert!(body["error_description"].is_string(), "{body}");
     body
 }
+
+/// The real `tessera serve` binary in its own process, on a random port, logging JSON lines
+/// that the test can read. Killed on drop.
+pub struct ServerProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The log lines read so far.
+    pub log: Vec<String>,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts the server with `env` (on top of a random bind address and JSON logs) and waits
+    /// for the line that says it listens (so `TESSERA_LOG` must let `tessera::startup` info
+    /// through).
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .env_clear()
+            .env("TESSERA_BIND", "127.0.0.1:0")
+            .env("TESSERA_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Owned from here on, so a failed start still kills the process.
+        let mut server = Self {
+            child,
+            lines,
+            log: Vec::new(),
+            address: String::new(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while server.address.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = server.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "the server did not log its address:\n{}",
+                    server.log.join("\n")
+                )
+            });
+            let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
+            if parsed["fields"]["message"] == "listening" {
+                server.address = format!("http://{}", parsed["fields"]["addr"].as_str().unwrap());
+            }
+            server.log.push(line);
+        }
+        server
+    }
+
+    /// Stops the server and returns its whole log.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The pipe closes with the process: this reads to the end of the log.
+        let rest: Vec<String> = self.lines.iter().collect();
+        self.log.extend(rest);
+        self.log.join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

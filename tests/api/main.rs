@@ -18,6 +18,7 @@ mod housekeeping;
 mod instances;
 mod operations;
 mod password;
+mod processes;
 mod refresh;
 mod revocation;
 mod verify;
