@@ -278,3 +278,96 @@ fn parse_keys(body: &[u8]) -> Result<HashMap<String, Arc<PublicKey>>, Error> {
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+
+    use super::*;
+    use crate::http::{Response, ResponseFuture};
+
+    /// Serves a JWKS with an ETag, answers 304 to a matching If-None-Match, records requests.
+    struct Issuer {
+        body: Vec<u8>,
+        requests: Mutex<Vec<Request>>,
+    }
+
+    impl HttpClient for Issuer {
+        fn send(&self, request: Request) -> ResponseFuture<'_> {
+            let not_modified = request.if_none_match.as_deref() == Some("\"v1\"");
+            self.requests.lock().unwrap().push(request);
+            let body = if not_modified {
+                Vec::new()
+            } else {
+                self.body.clone()
+            };
+            let status = if not_modified { 304 } else { 200 };
+            Box::pin(async move {
+                Ok(Response {
+                    status,
+                    etag: Some("\"v1\"".into()),
+                    cache_control: Some("max-age=0".into()),
+                    body,
+                })
+            })
+        }
+    }
+
+    fn jwks() -> Vec<u8> {
+        let generated =
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let pair = RsaKeyPair::from_pkcs8(generated.as_der().unwrap().as_ref()).unwrap();
+        let public = pair.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        serde_json::to_vec(&serde_json::json!({ "keys": [
+            { "kty": "RSA", "kid": "good", "use": "sig", "alg": "RS256", "n": n, "e": e },
+            { "kty": "RSA", "kid": "enc", "use": "enc", "alg": "RS256", "n": n, "e": e },
+            { "kty": "RSA", "kid": "ps", "use": "sig", "alg": "PS256", "n": n, "e": e },
+            { "kty": "EC", "kid": "ec", "crv": "P-256", "x": "x", "y": "y" },
+            { "kty": "RSA", "use": "sig", "alg": "RS256", "n": n, "e": e },
+        ]}))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn revalidates_with_the_etag_and_ignores_keys_it_must_not_use() {
+        let issuer = Arc::new(Issuer {
+            body: jwks(),
+            requests: Mutex::new(Vec::new()),
+        });
+        let policy = CachePolicy {
+            // Stale at once, so the second lookup revalidates.
+            min_ttl: Duration::ZERO,
+            max_ttl: Duration::ZERO,
+            refetch_cooldown: Duration::ZERO,
+            max_stale: Duration::from_secs(60),
+        };
+        let cache = JwksCache::new(
+            Source::Url("http://issuer.invalid/jwks".into()),
+            issuer.clone(),
+            policy,
+        );
+
+        assert!(cache.key("good").await.is_ok());
+        for ignored in ["enc", "ps", "ec"] {
+            assert_eq!(
+                cache.key(ignored).await.unwrap_err(),
+                Error::UnknownKey,
+                "{ignored}"
+            );
+        }
+        // Revalidated with If-None-Match; the 304 keeps the keys.
+        assert!(cache.key("good").await.is_ok());
+
+        let requests = issuer.requests.lock().unwrap();
+        assert!(requests.len() >= 2);
+        assert_eq!(requests[0].if_none_match, None);
+        assert!(requests[1..]
+            .iter()
+            .all(|r| r.if_none_match.as_deref() == Some("\"v1\"")));
+    }
+}
