@@ -1,41 +1,12 @@
 //! The command line, run as the real binary against a test database.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, ServerProcess, TestDb};
+use crate::helpers::{cli_json, run_cli, Backend, ServerProcess, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-fn tessera(db: &TestDb, keys: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("TESSERA_DATABASE_URL", &db.url)
-        .env("TESSERA_KEYS_DIR", keys)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn one_line_error(out: &Output) -> String {
     assert!(!out.status.success());
@@ -48,32 +19,32 @@ backend_tests! {
     async fn users_create_prints_the_user_and_refuses_duplicates(backend) {
         let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
 
-        let out = tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--email", "a@example.com", "--admin", "--password-stdin", "--json"], Some("correct horse battery\n"));
+        let out = run_cli(&db, keys.path(), &["users", "create", "--username", "alice", "--email", "a@example.com", "--admin", "--password-stdin", "--json"], Some("correct horse battery\n"));
 
-        let user = json(&out);
+        let user = cli_json(&out);
         assert_eq!(user["username"], "alice");
         assert_eq!(user["email"], "a@example.com");
         assert_eq!(user["admin"], true);
         assert_eq!(user["disabled"], false);
         assert!(user["id"].is_string() && user["created_at"].as_str().unwrap().ends_with('Z'));
 
-        let dup = tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin"], Some("another password\n"));
+        let dup = run_cli(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin"], Some("another password\n"));
         assert!(one_line_error(&dup).contains("exists"));
 
-        let short = tessera(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin"], Some("short\n"));
+        let short = run_cli(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin"], Some("short\n"));
         assert!(one_line_error(&short).contains("password"));
 
         // Without --password-stdin and without a terminal, it says how to pass the password.
-        let no_tty = tessera(&db, keys.path(), &["users", "create", "--username", "carol"], None);
+        let no_tty = run_cli(&db, keys.path(), &["users", "create", "--username", "carol"], None);
         assert!(one_line_error(&no_tty).contains("--password-stdin"));
     }
 
     async fn clients_create_shows_the_secret_once(backend) {
         let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
 
-        let out = tessera(&db, keys.path(), &["clients", "create", "--name", "billing", "--grant", "client_credentials", "--scope", "invoices:read", "--audience", "billing-api", "--json"], None);
+        let out = run_cli(&db, keys.path(), &["clients", "create", "--name", "billing", "--grant", "client_credentials", "--scope", "invoices:read", "--audience", "billing-api", "--json"], None);
 
-        let client = json(&out);
+        let client = cli_json(&out);
         assert_eq!(client["name"], "billing");
         assert_eq!(client["client_type"], "confidential");
         assert_eq!(client["grant_types"], serde_json::json!(["client_credentials"]));
@@ -81,22 +52,22 @@ backend_tests! {
         assert_eq!(client["audience"], "billing-api");
         assert_eq!(client["client_secret"].as_str().unwrap().len(), 43, "256 bits, base64url");
 
-        let public = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "spa", "--public", "--redirect-uri", "https://app.example/cb", "--json"], None));
+        let public = cli_json(&run_cli(&db, keys.path(), &["clients", "create", "--name", "spa", "--public", "--redirect-uri", "https://app.example/cb", "--json"], None));
         assert_eq!(public["client_type"], "public");
         assert!(public.get("client_secret").is_none());
         assert_eq!(public["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
 
-        let bad = tessera(&db, keys.path(), &["clients", "create", "--name", "x", "--grant", "telepathy"], None);
+        let bad = run_cli(&db, keys.path(), &["clients", "create", "--name", "x", "--grant", "telepathy"], None);
         assert!(!bad.status.success());
-        let no_redirect = tessera(&db, keys.path(), &["clients", "create", "--name", "x", "--public"], None);
+        let no_redirect = run_cli(&db, keys.path(), &["clients", "create", "--name", "x", "--public"], None);
         assert!(one_line_error(&no_redirect).contains("redirect"));
     }
 
     async fn migrate_applies_once(backend) {
         let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
 
-        let first = tessera(&db, keys.path(), &["migrate"], None);
-        let second = tessera(&db, keys.path(), &["migrate"], None);
+        let first = run_cli(&db, keys.path(), &["migrate"], None);
+        let second = run_cli(&db, keys.path(), &["migrate"], None);
 
         assert!(first.status.success() && second.status.success());
         assert!(String::from_utf8_lossy(&first.stdout).contains("applied"));
@@ -107,46 +78,46 @@ backend_tests! {
 backend_tests! {
     async fn admin_commands_work_without_a_server(backend) {
         let (db, keys) = (TestDb::create(backend), tempfile::tempdir().unwrap());
-        let alice = json(&tessera(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin", "--json"], Some("correct horse battery\n")));
-        json(&tessera(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin", "--json"], Some("correct horse battery\n")));
-        let client = json(&tessera(&db, keys.path(), &["clients", "create", "--name", "c", "--grant", "password", "--json"], None));
+        let alice = cli_json(&run_cli(&db, keys.path(), &["users", "create", "--username", "alice", "--password-stdin", "--json"], Some("correct horse battery\n")));
+        cli_json(&run_cli(&db, keys.path(), &["users", "create", "--username", "bob", "--password-stdin", "--json"], Some("correct horse battery\n")));
+        let client = cli_json(&run_cli(&db, keys.path(), &["clients", "create", "--name", "c", "--grant", "password", "--json"], None));
 
         // users list
-        let users = json(&tessera(&db, keys.path(), &["users", "list", "--json"], None));
+        let users = cli_json(&run_cli(&db, keys.path(), &["users", "list", "--json"], None));
         let mut names: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
         names.sort();
         assert_eq!(names, ["alice", "bob"]);
 
         // users disable, by username
-        let disabled = json(&tessera(&db, keys.path(), &["users", "disable", "alice", "--json"], None));
+        let disabled = cli_json(&run_cli(&db, keys.path(), &["users", "disable", "alice", "--json"], None));
         assert_eq!(disabled["id"], alice["id"]);
         assert_eq!(disabled["disabled"], true);
-        assert!(!tessera(&db, keys.path(), &["users", "disable", "nobody"], None).status.success());
+        assert!(!run_cli(&db, keys.path(), &["users", "disable", "nobody"], None).status.success());
 
         // sessions revoke: one of --user / --session is required; unknown ones fail.
-        assert!(!tessera(&db, keys.path(), &["sessions", "revoke"], None).status.success());
-        let revoked = json(&tessera(&db, keys.path(), &["sessions", "revoke", "--user", "bob", "--json"], None));
+        assert!(!run_cli(&db, keys.path(), &["sessions", "revoke"], None).status.success());
+        let revoked = cli_json(&run_cli(&db, keys.path(), &["sessions", "revoke", "--user", "bob", "--json"], None));
         assert_eq!(revoked["sessions_revoked"], 0);
-        let unknown = tessera(&db, keys.path(), &["sessions", "revoke", "--session", "no-such-sid"], None);
+        let unknown = run_cli(&db, keys.path(), &["sessions", "revoke", "--session", "no-such-sid"], None);
         assert!(one_line_error(&unknown).contains("no such session"));
 
         // keys rotate: the first rotation waits for the activation delay; --immediate does not.
-        let key = json(&tessera(&db, keys.path(), &["keys", "rotate", "--json"], None));
+        let key = cli_json(&run_cli(&db, keys.path(), &["keys", "rotate", "--json"], None));
         let signs_from = chrono::DateTime::parse_from_rfc3339(key["signs_from"].as_str().unwrap()).unwrap();
         assert!(signs_from > chrono::Utc::now() + chrono::TimeDelta::seconds(500));
-        let urgent = json(&tessera(&db, keys.path(), &["keys", "rotate", "--immediate", "--json"], None));
+        let urgent = cli_json(&run_cli(&db, keys.path(), &["keys", "rotate", "--immediate", "--json"], None));
         let signs_from = chrono::DateTime::parse_from_rfc3339(urgent["signs_from"].as_str().unwrap()).unwrap();
         assert!(signs_from <= chrono::Utc::now());
         assert!(keys.path().join(format!("{}.pem", urgent["kid"].as_str().unwrap())).exists());
 
         // clients list and delete
-        let clients = json(&tessera(&db, keys.path(), &["clients", "list", "--json"], None));
+        let clients = cli_json(&run_cli(&db, keys.path(), &["clients", "list", "--json"], None));
         assert_eq!(clients.as_array().unwrap().len(), 1);
         assert!(clients[0].get("client_secret").is_none());
         let id = client["client_id"].as_str().unwrap();
-        json(&tessera(&db, keys.path(), &["clients", "delete", id, "--json"], None));
-        assert_eq!(json(&tessera(&db, keys.path(), &["clients", "list", "--json"], None)), serde_json::json!([]));
-        assert!(one_line_error(&tessera(&db, keys.path(), &["clients", "delete", id], None)).contains("no such client"));
+        cli_json(&run_cli(&db, keys.path(), &["clients", "delete", id, "--json"], None));
+        assert_eq!(cli_json(&run_cli(&db, keys.path(), &["clients", "list", "--json"], None)), serde_json::json!([]));
+        assert!(one_line_error(&run_cli(&db, keys.path(), &["clients", "delete", id], None)).contains("no such client"));
     }
 }
 
@@ -177,7 +148,7 @@ fn no_secret_reaches_the_log() {
     let db = TestDb::create(Backend::Sqlite);
     let keys = tempfile::tempdir().unwrap();
     let password = "log-canary-password";
-    json(&tessera(
+    cli_json(&run_cli(
         &db,
         keys.path(),
         &[
@@ -190,7 +161,7 @@ fn no_secret_reaches_the_log() {
         ],
         Some(password),
     ));
-    let client = json(&tessera(
+    let client = cli_json(&run_cli(
         &db,
         keys.path(),
         &[

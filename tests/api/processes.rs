@@ -1,40 +1,16 @@
 //! Two `tessera serve` processes on one Postgres database and one keys directory, as a
 //! horizontally scaled deployment runs them.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{postgres_available, Backend, ServerProcess, TestDb};
+use crate::helpers::{cli_json, postgres_available, run_cli, Backend, ServerProcess, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 const PW: &str = "correct horse battery";
 
 fn cli(db: &TestDb, keys: &str, args: &[&str], stdin: Option<&str>) -> Value {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("TESSERA_DATABASE_URL", &db.url)
-        .env("TESSERA_KEYS_DIR", keys)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    cli_json(&run_cli(db, std::path::Path::new(keys), args, stdin))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
