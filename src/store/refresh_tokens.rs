@@ -48,8 +48,8 @@ pub fn find_with_session_and_user(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
     Rotated,
-    /// Another request retired the token first.
-    AlreadyRetired,
+    /// Another request retired the token first, at this time.
+    AlreadyRetired(NaiveDateTime),
     /// The session was revoked (or is gone).
     SessionRevoked,
 }
@@ -120,10 +120,9 @@ pub fn rotate(
     // Nothing was written: tell a revoked session from a lost race.
     let session_live =
         super::sessions::find(conn, &new.sid)?.is_some_and(|s| s.revoked_at.is_none());
-    if session_live && retired_at(conn, old)?.is_some() {
-        Ok(Rotation::AlreadyRetired)
-    } else {
-        Ok(Rotation::SessionRevoked)
+    match retired_at(conn, old)? {
+        Some(at) if session_live => Ok(Rotation::AlreadyRetired(at)),
+        _ => Ok(Rotation::SessionRevoked),
     }
 }
 

@@ -6,7 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
-use super::body::read_limited;
+use super::body::{read_limited, urlencoded_pairs};
 use super::pages::{self, ConsentPage, LoginPage, SignedOutPage};
 use super::State;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
@@ -19,7 +19,7 @@ use crate::oauth::{clients, secrets, OAuthError, Provider};
 /// `GET /oauth/authorize`
 #[tracing::instrument(name = "authorize", skip_all)]
 pub async fn authorize(req: HttpRequest, provider: State) -> HttpResponse {
-    let pairs = query_pairs(req.query_string().as_bytes());
+    let pairs = urlencoded_pairs(req.query_string().as_bytes());
     let request = match authorize::validate(&provider, pairs).await {
         Ok(request) => request,
         Err(e) => return authorize_error(&provider, e),
@@ -127,7 +127,7 @@ pub async fn consent(req: HttpRequest, payload: web::Payload, provider: State) -
 /// `GET|POST /oauth/logout` (OpenID Connect RP-Initiated Logout 1.0).
 #[tracing::instrument(name = "logout", skip_all)]
 pub async fn logout(req: HttpRequest, provider: State) -> HttpResponse {
-    let params = query_pairs(req.query_string().as_bytes());
+    let params = urlencoded_pairs(req.query_string().as_bytes());
     let get = |k: &str| {
         params
             .iter()
@@ -250,7 +250,7 @@ async fn form_request(
             "The form could not be read.",
         ));
     }
-    let fields = query_pairs(&body);
+    let fields = urlencoded_pairs(&body);
     let presented = field(&fields, "csrf_token").unwrap_or_default();
     let expected = cookie(req, CSRF_COOKIE).unwrap_or_default();
     let valid = !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()));
@@ -345,12 +345,6 @@ fn with_csrf_cookie(mut response: HttpResponse, csrf: &str, provider: &Provider)
         .finish();
     let _ = response.add_cookie(&cookie);
     response
-}
-
-fn query_pairs(raw: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 fn field(fields: &[(String, String)], name: &str) -> Option<String> {

@@ -46,7 +46,12 @@ pub async fn form_pairs(
         .into());
     }
     let body = read_limited(payload).await?;
-    Ok(form_urlencoded::parse(&body)
+    Ok(urlencoded_pairs(&body))
+}
+
+/// `application/x-www-form-urlencoded` bytes (a body or a query string) as owned pairs.
+pub fn urlencoded_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
+        .collect()
 }

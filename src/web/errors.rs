@@ -46,10 +46,8 @@ impl ResponseError for ApiError {
 
 /// The RFC 6749 §5.2 response for `e`; the cause of a server error goes to the log only.
 pub fn oauth_response(e: &OAuthError) -> HttpResponse {
-    let mut response = HttpResponse::build(status_of(e));
     // RFC 6749 §5.1: token endpoint answers, errors included, must not be cached.
-    response.insert_header((header::CACHE_CONTROL, "no-store"));
-    response.insert_header((header::PRAGMA, "no-cache"));
+    let mut response = super::token::no_store(HttpResponse::build(status_of(e)));
     match e {
         OAuthError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
         OAuthError::Unavailable(cause) => {

@@ -166,10 +166,7 @@ fn rotate(conn: &mut DbConnection, a: Attempt) -> Result<Outcome, OAuthError> {
             scope,
         }),
         // Another request rotated it first: this one is reuse.
-        Rotation::AlreadyRetired => {
-            let retired_at = refresh_tokens::retired_at(conn, &a.token_hash)?.unwrap_or(now);
-            reuse(conn, &session.sid, retired_at, a.grace)
-        }
+        Rotation::AlreadyRetired(retired_at) => reuse(conn, &session.sid, retired_at, a.grace),
         // The session was revoked between the read and the write.
         Rotation::SessionRevoked => Err(OAuthError::invalid_grant(INVALID)),
     }
